@@ -1,0 +1,170 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { Registry } from 'prom-client';
+import type { CommandContext, CommandOption, WindsockCommand } from './command.ts';
+import { configLeaves, loadConfig } from './config/load.ts';
+import { effectiveConfig, renderEffectiveConfig } from './config/print.ts';
+import { renderReference, spliceReference } from './config/reference.ts';
+import { buildSchema, type ConfigSection } from './config/schema.ts';
+import { errorMessage, UserError } from './errors.ts';
+import { Runtime } from './lifecycle.ts';
+import { createLogger } from './logger.ts';
+
+/** Options of {@link runCli}. */
+export interface RunCliOptions {
+  version: string;
+  commands: WindsockCommand[];
+  argv?: string[];
+  env?: NodeJS.ProcessEnv;
+  stdout?: NodeJS.WritableStream;
+  stderr?: NodeJS.WritableStream;
+}
+
+const COMMON: CommandOption[] = [
+  { flags: '-c, --config <file>', description: 'YAML config file (default: $WINDSOCK_CONFIG)' },
+  { flags: '--log-level <level>', description: 'log level (trace, debug, info, warn, error)', configKey: 'logLevel' },
+];
+
+function parseOption(o: CommandOption, v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  if (o.parse === 'list')
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  if (o.parse === 'number') return Number(v);
+  return v;
+}
+
+/**
+ * The `windsock` CLI: registers every command, loads the one config (sections of all commands), and
+ * turns a `UserError` into one line on stderr and an exit code instead of a stack trace.
+ * Resolves with the process exit code.
+ */
+export async function runCli(opts: RunCliOptions): Promise<number> {
+  const stdout = opts.stdout ?? process.stdout;
+  const stderr = opts.stderr ?? process.stderr;
+  const env = opts.env ?? process.env;
+  const sections: ConfigSection[] = opts.commands.flatMap((c) => (c.configSection ? [c.configSection] : []));
+  const program = new Command('windsock')
+    .description('Observability and autoscaling sidecars for Apache Airflow (CeleryExecutor) on AWS ECS')
+    .version(opts.version)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  let exitCode = 0;
+  const all = [...builtinCommands(sections), ...opts.commands];
+  for (const cmd of all) {
+    const parts = cmd.name.split(' ');
+    let parent = program;
+    for (const p of parts.slice(0, -1)) {
+      parent = parent.commands.find((c) => c.name() === p) ?? parent.command(p).description(`${p} commands`);
+    }
+    const sub = parent.command(parts[parts.length - 1] as string).description(cmd.summary);
+    if (cmd.arguments) sub.arguments(cmd.arguments);
+    for (const o of [...COMMON, ...(cmd.options ?? [])]) {
+      const opt = new Option(o.flags, o.description);
+      if (o.defaultValue !== undefined) opt.default(o.defaultValue);
+      sub.addOption(opt);
+    }
+    sub.action(async (...actionArgs: unknown[]) => {
+      const command = actionArgs[actionArgs.length - 1] as Command;
+      const options = command.opts() as Record<string, unknown>;
+      const flags: Record<string, unknown> = {};
+      for (const o of [...COMMON, ...(cmd.options ?? [])]) {
+        if (!o.configKey) continue;
+        const name = new Option(o.flags).attributeName();
+        if (options[name] !== undefined && command.getOptionValueSource(name) !== 'default') {
+          flags[o.configKey] = parseOption(o, options[name]);
+        }
+      }
+      const loaded = loadConfig({ sections, env, flags, file: options.config as string | undefined });
+      const config = loaded.config as CommandContext['config'];
+      const logger = createLogger({
+        name: cmd.name.replace(/ /g, '-'),
+        level: config.logLevel,
+        base: { cluster: config.cluster },
+      });
+      const registry = new Registry();
+      const ctx: CommandContext = {
+        config,
+        loaded,
+        logger,
+        registry,
+        options,
+        args: command.args,
+        stdout,
+        stderr,
+        runServices: (services) =>
+          new Runtime({ logger, registry, http: config.http, shutdownGraceSeconds: config.shutdownGraceSeconds }).run(
+            services,
+          ),
+      };
+      exitCode = (await cmd.run(ctx)) ?? 0;
+    });
+  }
+
+  try {
+    await program.parseAsync(opts.argv ?? process.argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    if (err instanceof UserError) {
+      stderr.write(`windsock: error: ${err.message}\n`);
+      return err.exitCode;
+    }
+    stderr.write(
+      `windsock: unexpected error: ${errorMessage(err)} (please report it; run with --log-level debug for details)\n`,
+    );
+    if (env.WINDSOCK_DEBUG_STACK) stderr.write(`${(err as Error).stack}\n`);
+    return 1;
+  }
+}
+
+/** `config print` and `config reference`, which need every section. */
+function builtinCommands(sections: ConfigSection[]): WindsockCommand[] {
+  return [
+    {
+      name: 'config print',
+      summary: 'show the effective configuration, secrets redacted, and where each value came from',
+      options: [{ flags: '--format <format>', description: 'text or json', defaultValue: 'text' }],
+      run: async (ctx) => {
+        const rows = effectiveConfig(ctx.loaded);
+        ctx.stdout.write(
+          ctx.options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderEffectiveConfig(rows),
+        );
+        return 0;
+      },
+    },
+    {
+      name: 'config reference',
+      summary: "print the configuration reference (markdown) generated from the schema, or update/check the README's",
+      options: [
+        { flags: '--write <readme>', description: 'replace the generated block in this README' },
+        { flags: '--check <readme>', description: 'exit 1 when the README block is out of date' },
+      ],
+      run: async (ctx) => {
+        const ref = renderReference(configLeaves(buildSchema(sections)));
+        const target = (ctx.options.write ?? ctx.options.check) as string | undefined;
+        if (!target) {
+          ctx.stdout.write(ref);
+          return 0;
+        }
+        const readme = readFileSync(target, 'utf8');
+        const next = spliceReference(readme, ref);
+        if (ctx.options.write) {
+          writeFileSync(target, next);
+          return 0;
+        }
+        if (next !== readme) {
+          ctx.stderr.write(`${target}: configuration reference is out of date; run npm run docs:config\n`);
+          return 1;
+        }
+        return 0;
+      },
+    },
+  ];
+}

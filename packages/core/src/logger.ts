@@ -1,0 +1,52 @@
+import { Writable } from 'node:stream';
+import { type Logger, type LoggerOptions, pino } from 'pino';
+import { scrub } from './redact.ts';
+
+export type { Logger } from 'pino';
+
+/** Options for {@link createLogger}. */
+export interface CreateLoggerOptions {
+  /** Service or component name, written as `service` on every line. */
+  name: string;
+  /** pino level: trace, debug, info, warn, error, fatal, silent. */
+  level?: string;
+  /** Where lines go; defaults to stderr so stdout stays free for `--format json` output. */
+  destination?: NodeJS.WritableStream;
+  /** Extra fields on every line (cluster, version, ...). */
+  base?: Record<string, unknown>;
+}
+
+/**
+ * A structured JSON logger (pino) whose every output line is scrubbed of secrets: URL passwords,
+ * `password=` pairs and values registered with `registerSecret`, wherever they appear (message,
+ * fields, serialized errors).
+ *
+ * @example
+ * const log = createLogger({ name: 'queue-depth', level: 'info' });
+ * log.info({ queue: 'default' }, 'poll finished');
+ */
+export function createLogger(opts: CreateLoggerOptions): Logger {
+  const target = opts.destination ?? process.stderr;
+  const scrubbing = new Writable({
+    write(chunk: Buffer | string, _enc, cb) {
+      const line = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+      target.write(scrub(line), cb as (err?: Error | null) => void);
+    },
+  });
+  const options: LoggerOptions = {
+    level: opts.level ?? 'info',
+    base: { service: opts.name, pid: process.pid, ...opts.base },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+    redact: {
+      paths: ['password', '*.password', 'token', '*.token', 'secret', '*.secret', 'authorization', '*.authorization'],
+      censor: '***',
+    },
+  };
+  return pino(options, scrubbing);
+}
+
+/** A logger that writes nothing; for tests and library defaults. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
