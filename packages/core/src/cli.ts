@@ -1,12 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { Registry } from 'prom-client';
+import { checkDatabase } from './check.ts';
 import type { CommandContext, CommandOption, WindsockCommand } from './command.ts';
 import { configLeaves, loadConfig } from './config/load.ts';
 import { effectiveConfig, renderEffectiveConfig } from './config/print.ts';
 import { renderReference, spliceReference } from './config/reference.ts';
 import { buildSchema, type ConfigSection } from './config/schema.ts';
-import { errorMessage, UserError } from './errors.ts';
+import { ConfigError, errorMessage, UserError } from './errors.ts';
 import { Runtime } from './lifecycle.ts';
 import { createLogger } from './logger.ts';
 
@@ -136,6 +137,17 @@ function builtinCommands(sections: ConfigSection[]): WindsockCommand[] {
         ctx.stdout.write(
           ctx.options.format === 'json' ? `${JSON.stringify(rows, null, 2)}\n` : renderEffectiveConfig(rows),
         );
+        return 0;
+      },
+    },
+    {
+      name: 'config check',
+      summary: 'validate the configuration and check that the metadb answers',
+      run: async (ctx) => {
+        const url = ctx.config.airflow.databaseUrl;
+        if (!url) throw new ConfigError('airflow.databaseUrl is not set (nor AIRFLOW__DATABASE__SQL_ALCHEMY_CONN)');
+        const { serverVersion } = await checkDatabase(url);
+        ctx.stdout.write(`config OK; metadb answers (PostgreSQL ${serverVersion})\n`);
         return 0;
       },
     },

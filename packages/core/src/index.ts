@@ -4,6 +4,7 @@
  */
 
 export { z } from 'zod';
+export { checkDatabase } from './check.ts';
 export { type RunCliOptions, runCli } from './cli.ts';
 export type { CommandContext, CommandOption, WindsockCommand } from './command.ts';
 export {

@@ -1,4 +1,3 @@
-import { Writable } from 'node:stream';
 import { type Logger, type LoggerOptions, pino } from 'pino';
 import { scrub } from './redact.ts';
 
@@ -27,12 +26,8 @@ export interface CreateLoggerOptions {
  */
 export function createLogger(opts: CreateLoggerOptions): Logger {
   const target = opts.destination ?? process.stderr;
-  const scrubbing = new Writable({
-    write(chunk: Buffer | string, _enc, cb) {
-      const line = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
-      target.write(scrub(line), cb as (err?: Error | null) => void);
-    },
-  });
+  // A plain object with write(): pino calls it synchronously, so nothing is buffered past a crash.
+  const scrubbing = { write: (line: string) => target.write(scrub(line)) };
   const options: LoggerOptions = {
     level: opts.level ?? 'info',
     base: { service: opts.name, pid: process.pid, ...opts.base },
@@ -43,7 +38,7 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
       censor: '***',
     },
   };
-  return pino(options, scrubbing);
+  return pino(options, scrubbing as unknown as NodeJS.WritableStream);
 }
 
 /** A logger that writes nothing; for tests and library defaults. */

@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { createDatabase } from '../../../test/helpers/stack.ts';
+
+const INTERVAL_MS = 300;
+const child = join(import.meta.dirname, 'fixtures', 'leader-child.ts');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface Line {
+  t: number;
+  id: string;
+  what: string;
+}
+const readLog = (file: string): Line[] =>
+  readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => {
+      const [t, id, ...what] = l.split(' ');
+      return { t: Number(t), id: id as string, what: what.join(' ') };
+    });
+
+async function waitFor<T>(what: string, f: () => T | undefined, ms = 10_000): Promise<T> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    const v = f();
+    if (v !== undefined) return v;
+    await sleep(20);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function contender(url: string, log: string, id: string): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', child, url, log, id, String(INTERVAL_MS)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+}
+
+/** Every ACT line comes from the leader elected most recently, and no one acts between two leaders. */
+function assertSingleLeader(lines: Line[]) {
+  let leader: string | undefined;
+  const alive = new Set<string>();
+  for (const l of lines) {
+    if (l.what === 'ELECTED') {
+      assert.ok(leader === undefined || !alive.has(leader), `${l.id} elected at ${l.t} while ${leader} still leads`);
+      leader = l.id;
+      alive.add(l.id);
+    } else if (l.what.startsWith('DEPOSED') || l.what === 'KILLED') {
+      alive.delete(l.id);
+      if (leader === l.id) leader = undefined;
+    } else if (l.what === 'ACT') {
+      assert.equal(l.id, leader, `${l.id} acted at ${l.t} while the leader was ${leader}`);
+    }
+  }
+}
+
+describe('leader election on a PostgreSQL advisory lock', () => {
+  let db: Awaited<ReturnType<typeof createDatabase>>;
+  const procs: ChildProcess[] = [];
+  before(async () => {
+    db = await createDatabase('leader');
+  });
+  after(async () => {
+    for (const p of procs) p.kill('SIGKILL');
+    await db.drop();
+  });
+
+  it('SIGKILL of the leader hands leadership to the other within the interval, never two at once', async () => {
+    const log = join(mkdtempSync(join(tmpdir(), 'ws-leader-')), 'log');
+    const a = contender(db.url, log, 'A');
+    procs.push(a);
+    await waitFor('A elected', () => {
+      try {
+        return readLog(log).find((l) => l.id === 'A' && l.what === 'ELECTED');
+      } catch {
+        return undefined;
+      }
+    });
+    const b = contender(db.url, log, 'B');
+    procs.push(b);
+    await new Promise((r) => b.stdout?.once('data', r));
+    await sleep(INTERVAL_MS * 3);
+    assert.ok(!readLog(log).some((l) => l.id === 'B' && l.what === 'ELECTED'), 'B must not be elected while A lives');
+
+    const killedAt = Date.now();
+    a.kill('SIGKILL');
+    await new Promise((r) => a.once('exit', r));
+    const bElected = await waitFor('B elected', () => readLog(log).find((l) => l.id === 'B' && l.what === 'ELECTED'));
+    const handover = bElected.t - killedAt;
+    assert.ok(handover <= INTERVAL_MS + 500, `handover took ${handover} ms (interval ${INTERVAL_MS} ms)`);
+    await sleep(200);
+
+    const lines = readLog(log);
+    const lastA = Math.max(...lines.filter((l) => l.id === 'A' && l.what === 'ACT').map((l) => l.t));
+    assert.ok(lastA <= killedAt, 'A acted after it was killed');
+    assert.ok(
+      lines.some((l) => l.id === 'B' && l.what === 'ACT' && l.t > bElected.t),
+      'B acts as the new leader',
+    );
+    assertSingleLeader([...lines, { t: killedAt, id: 'A', what: 'KILLED' }].sort((x, y) => x.t - y.t));
+    b.kill('SIGKILL');
+  });
+
+  it('losing the lock connection deposes the leader at once, before it acts again', async () => {
+    const log = join(mkdtempSync(join(tmpdir(), 'ws-leader-')), 'log');
+    const c = contender(db.url, log, 'C');
+    procs.push(c);
+    await waitFor('C elected', () => {
+      try {
+        return readLog(log).find((l) => l.what === 'ELECTED');
+      } catch {
+        return undefined;
+      }
+    });
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    const cutAt = Date.now();
+    const r = await admin.query(
+      "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'windsock-leader-test-singleton'",
+    );
+    assert.equal(r.rowCount, 1);
+    const deposed = await waitFor('C deposed', () => readLog(log).find((l) => l.what.startsWith('DEPOSED')));
+    assert.ok(deposed.t - cutAt < 1000, `deposed ${deposed.t - cutAt} ms after the connection was cut`);
+    // It campaigns again on a new connection and wins (nobody else holds the lock).
+    const reElected = await waitFor('C re-elected', () => readLog(log).filter((l) => l.what === 'ELECTED')[1]);
+    assert.ok(reElected.t >= deposed.t);
+    assertSingleLeader(readLog(log));
+    await admin.end();
+    c.kill('SIGKILL');
+  });
+});
