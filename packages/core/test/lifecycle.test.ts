@@ -87,13 +87,18 @@ describe('HTTP endpoints', () => {
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     const notReady = await fetch(`${base}/readyz`);
     assert.equal(notReady.status, 503);
-    assert.deepEqual((await notReady.json()).checks, { 'svc.metadb': true, 'svc.broker': 'connection refused' });
+    assert.deepEqual(((await notReady.json()) as { checks: unknown }).checks, {
+      'svc.metadb': true,
+      'svc.broker': 'connection refused',
+    });
     brokerUp = true;
     assert.equal((await fetch(`${base}/readyz`)).status, 200);
     const metrics = await fetch(`${base}/metrics`);
     assert.match(metrics.headers.get('content-type') ?? '', /text\/plain/);
     assert.match(await metrics.text(), /windsock_test_things_total 0/);
-    assert.deepEqual((await (await fetch(`${base}/status`)).json()).services, { svc: { polls: 3 } });
+    assert.deepEqual(((await (await fetch(`${base}/status`)).json()) as { services: unknown }).services, {
+      svc: { polls: 3 },
+    });
     assert.equal((await fetch(`${base}/poke`, { method: 'POST' })).status, 401);
     assert.equal(
       (await fetch(`${base}/poke`, { method: 'POST', headers: { authorization: 'Bearer wrong-token-123456789' } }))
@@ -132,7 +137,7 @@ describe('HTTP endpoints', () => {
       headers: { authorization: 'Bearer anything-at-all-1234' },
     });
     assert.equal(r.status, 403);
-    assert.match((await r.json()).error, /set http\.token/);
+    assert.match(((await r.json()) as { error: string }).error, /set http\.token/);
     await rt.stop();
   });
 });
