@@ -72,6 +72,10 @@ export function ensurePackages(): void {
   if (!pgBinDir()) missing.push('postgresql');
   if (!which('redis-server')) missing.push('redis-server');
   if (!which('promtool')) missing.push('prometheus');
+  // Real Celery/kombu (Debian's Python) for the broker interop tests.
+  if (spawnSync('/usr/bin/python3', ['-c', 'import celery, kombu, redis']).status !== 0) {
+    missing.push('python3-celery', 'python3-redis');
+  }
   aptInstall(missing);
   const moto = spawnSync('python3', ['-c', 'import moto.server'], { encoding: 'utf8' });
   if (moto.status !== 0) {

@@ -1,0 +1,53 @@
+export type { MetadbClient, ScriptClient } from './client.ts';
+export {
+  DETECT_SCHEMA_VERSION_SQL,
+  detectAirflowSchemaVersion,
+  NotAnAirflowMetadbError,
+} from './detect.ts';
+export {
+  countTaskInstancesByPoolAndState,
+  countTaskInstancesByQueueAndState,
+  type DagRunLogTemplate,
+  LOG_TEMPLATE_FOR_DAG_RUN_SQL,
+  logTemplateForDagRun,
+  NEWEST_SCHEDULER_HEARTBEAT_SQL,
+  newestSchedulerHeartbeat,
+  OLDEST_QUEUED_TASK_BY_QUEUE_SQL,
+  type OldestQueuedTask,
+  oldestQueuedTaskByQueue,
+  POOL_SLOTS_SQL,
+  type PoolSlots,
+  type PoolStateCount,
+  poolSlots,
+  type QueueStateCount,
+  RUNNING_TASKS_BY_HOSTNAME_SQL,
+  type RunningTasksOnHost,
+  runningTasksByHostname,
+  type SchedulerHeartbeat,
+  TASK_INSTANCE_BY_IDENTITY_SQL,
+  TASK_INSTANCES_BY_POOL_AND_STATE_SQL,
+  TASK_INSTANCES_BY_QUEUE_AND_STATE_SQL,
+  type TaskAttemptIdentity,
+  type TaskAttemptState,
+  taskAttemptState,
+} from './queries.ts';
+export {
+  AIRFLOW_SCHEMA_VERSIONS,
+  type AirflowSchemaVersion,
+  airflowDefaultRowsSql,
+  airflowSchemaSql,
+  DEFAULT_ELASTICSEARCH_LOG_ID,
+  DEFAULT_LOG_FILENAME_TEMPLATE,
+  DEFAULT_POOL_SLOTS,
+  type LoadAirflowSchemaOptions,
+  loadAirflowSchema,
+  PRE_2_3_LOG_TEMPLATE,
+} from './schema.ts';
+export {
+  ACTIVE_TASK_STATES,
+  type ActiveTaskState,
+  SCHEDULER_JOB_TYPE,
+  SLOT_OCCUPYING_STATES,
+  type TaskInstanceState,
+  TERMINAL_TASK_STATES,
+} from './states.ts';

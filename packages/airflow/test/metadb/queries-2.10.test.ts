@@ -1,0 +1,3 @@
+import { describeQueries } from './queries-suite.ts';
+
+describeQueries('2.10');
