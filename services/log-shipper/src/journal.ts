@@ -1,0 +1,148 @@
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { crc32 } from 'node:zlib';
+
+/** What Windsock has confirmed in S3 for one local file generation. */
+export interface ShipRecord {
+  /** Identity of the local file: its path for task logs, `inode:<dev>:<ino>` for rotated process logs. */
+  id: string;
+  path: string;
+  bucket: string;
+  key: string;
+  dev: number;
+  ino: number;
+  /** Bytes of the local file confirmed in S3 (the object is exactly these bytes). */
+  size: number;
+  /** Base64 SHA-256 of those bytes (what S3 returned for the object, or its multipart composite). */
+  sha256: string;
+  etag: string;
+  /** The confirmed content was the file at a moment it was considered finished. */
+  final: boolean;
+  /** The local file was deleted by retention after the final version was confirmed. */
+  deleted?: boolean;
+  /** Epoch ms of the confirmation. */
+  confirmedAt: number;
+}
+
+/** Counts from loading a journal: how many records were read and how many torn/corrupt lines were dropped. */
+export interface JournalLoadReport {
+  records: number;
+  dropped: number;
+}
+
+/**
+ * A crash-safe, append-only journal of confirmed uploads. Each line is `<crc32 hex> <json>`: a line
+ * torn by SIGKILL or a power cut fails its checksum and is dropped on load, so the journal can only
+ * lose the last unfinished record (which means one extra upload, never a lost byte). Compaction writes
+ * a snapshot to a temporary file, fsyncs it and renames it over the journal (atomic on POSIX).
+ */
+export class ShipJournal {
+  private fd: number | undefined;
+  private readonly entries = new Map<string, ShipRecord>();
+  private appended = 0;
+
+  constructor(
+    readonly file: string,
+    private readonly options: { fsync?: boolean; compactEvery?: number } = {},
+  ) {}
+
+  /** Reads the journal (dropping torn lines), rewrites it compacted and opens it for appends. */
+  async open(): Promise<JournalLoadReport> {
+    await mkdir(dirname(this.file), { recursive: true });
+    const report = { records: 0, dropped: 0 };
+    let text = '';
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const rec = decodeLine(line);
+      if (!rec) {
+        report.dropped++;
+        continue;
+      }
+      report.records++;
+      this.entries.set(rec.id, rec);
+    }
+    this.compact();
+    return report;
+  }
+
+  /** The last confirmed record of a file, if any. */
+  get(id: string): ShipRecord | undefined {
+    return this.entries.get(id);
+  }
+
+  /** Every live record. */
+  all(): IterableIterator<ShipRecord> {
+    return this.entries.values();
+  }
+
+  /** Appends a record; with `durable` it is fsynced before returning (required before deleting a file). */
+  record(rec: ShipRecord, durable = false): void {
+    if (this.fd === undefined) throw new Error('journal is not open');
+    this.entries.set(rec.id, rec);
+    writeSync(this.fd, encodeLine(rec));
+    if (durable || this.options.fsync) fsyncSync(this.fd);
+    this.appended++;
+    if (this.appended >= (this.options.compactEvery ?? 20_000) && this.appended > this.entries.size) this.compact();
+  }
+
+  /** Forgets a file (its local copy is gone and its final version confirmed). */
+  forget(id: string): void {
+    this.entries.delete(id);
+  }
+
+  /** Rewrites the journal as one record per live file: temp file, fsync, rename, fsync directory. */
+  compact(): void {
+    const tmp = `${this.file}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    const chunks: string[] = [];
+    for (const rec of this.entries.values()) {
+      chunks.push(encodeLine(rec));
+      if (chunks.length >= 1000) writeSync(fd, chunks.splice(0).join(''));
+    }
+    if (chunks.length) writeSync(fd, chunks.join(''));
+    fsyncSync(fd);
+    closeSync(fd);
+    if (this.fd !== undefined) closeSync(this.fd);
+    renameSync(tmp, this.file);
+    const dirFd = openSync(dirname(this.file), 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+    this.fd = openSync(this.file, 'a', 0o600);
+    this.appended = 0;
+  }
+
+  /** Flushes to disk and closes. */
+  close(): void {
+    if (this.fd === undefined) return;
+    fsyncSync(this.fd);
+    closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+function encodeLine(rec: ShipRecord): string {
+  const json = JSON.stringify(rec);
+  return `${crc32(json).toString(16).padStart(8, '0')} ${json}\n`;
+}
+
+/** A record from one journal line, or undefined when the line is torn or corrupt. */
+export function decodeLine(line: string): ShipRecord | undefined {
+  if (line.length < 10 || line[8] !== ' ') return undefined;
+  const json = line.slice(9);
+  if (crc32(json).toString(16).padStart(8, '0') !== line.slice(0, 8)) return undefined;
+  try {
+    const rec = JSON.parse(json) as ShipRecord;
+    return typeof rec.id === 'string' && typeof rec.size === 'number' ? rec : undefined;
+  } catch {
+    return undefined;
+  }
+}

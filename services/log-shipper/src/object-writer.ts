@@ -1,0 +1,332 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  type S3Client,
+  type ServerSideEncryption,
+  UploadPartCommand,
+} from '@aws-sdk/client-s3';
+import { backoffMs, failureReason, isRetryable, type RetryPolicy, sleep } from './retry.ts';
+
+/** Server-side encryption and tagging applied to every object written. */
+export interface ObjectOptions {
+  sse?: 'none' | 'AES256' | 'aws:kms';
+  kmsKeyId?: string;
+  /** Object tags (URL-encoded into x-amz-tagging). */
+  tags?: Record<string, string>;
+  contentType?: string;
+}
+
+/** Where a write may land: only if no object exists, or only over the object with this ETag. */
+export type WriteCondition = { ifNoneMatch: true } | { ifMatch: string } | { unconditional: true };
+
+/** A confirmed write: the object is exactly `size` bytes whose SHA-256 is `sha256`. */
+export interface WriteResult {
+  etag: string;
+  sha256: string;
+  size: number;
+  parts: number;
+  attempts: number;
+}
+
+/** The object changed under us (HTTP 412): someone else wrote the key. */
+export class PreconditionFailedError extends Error {
+  override name = 'PreconditionFailedError';
+}
+
+/** S3 stored something other than what was sent (checksum mismatch); `etag` is what it stored. */
+export class IntegrityError extends Error {
+  override name = 'IntegrityError';
+  constructor(
+    message: string,
+    readonly etag: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** Settings of an {@link ObjectWriter}. */
+export interface ObjectWriterOptions {
+  s3: S3Client;
+  object: ObjectOptions;
+  retry: RetryPolicy;
+  /** Files at least this large go up in parts (S3's minimum part is 5 MiB). */
+  multipartThresholdBytes: number;
+  partSizeBytes: number;
+  /** Called before each retry with the failure's short reason (for metrics and logs). */
+  onRetry?: (reason: string, err: unknown) => void;
+}
+
+const MIN_PART = 5 * 1024 * 1024;
+const MAX_PARTS = 10_000;
+
+/**
+ * Writes the first `size` bytes of a local file to one S3 key, conditionally, with SHA-256
+ * checksums sent and compared with what S3 computed, in parts above a threshold, retrying
+ * throttling/5xx/timeouts/resets with full-jitter backoff.
+ */
+export class ObjectWriter {
+  constructor(private readonly o: ObjectWriterOptions) {}
+
+  /** Uploads `path[0, size)` to `bucket/key`; throws {@link PreconditionFailedError} when the condition fails. */
+  async write(
+    bucket: string,
+    key: string,
+    path: string,
+    size: number,
+    condition: WriteCondition,
+    signal?: AbortSignal,
+  ): Promise<WriteResult> {
+    if (size >= Math.max(this.o.multipartThresholdBytes, MIN_PART)) {
+      return this.retrying(signal, (attempt) => this.writeMultipart(bucket, key, path, size, condition, attempt));
+    }
+    const body = await readRange(path, 0, size);
+    const sha256 = createHash('sha256').update(body).digest('base64');
+    return this.retrying(signal, async (attempt) => {
+      try {
+        const out = await this.o.s3.send(
+          new PutObjectCommand({
+            Bucket: bucket,
+            Key: key,
+            Body: body,
+            ContentLength: size,
+            ChecksumAlgorithm: 'SHA256',
+            ChecksumSHA256: sha256,
+            ...this.objectParams(),
+            ...conditionParams(condition),
+          }),
+          { abortSignal: signal },
+        );
+        if (out.ChecksumSHA256 !== undefined && out.ChecksumSHA256 !== sha256) {
+          throw new IntegrityError(`S3 stored checksum ${out.ChecksumSHA256}, sent ${sha256}`, out.ETag);
+        }
+        return { etag: out.ETag ?? '', sha256, size, parts: 1, attempts: attempt + 1 };
+      } catch (err) {
+        if (isPrecondition(err) && attempt > 0) {
+          // An earlier attempt may have landed before its response was lost: check what is there now.
+          const landed = await this.headIfSame(bucket, key, sha256, size, signal);
+          if (landed) return { etag: landed, sha256, size, parts: 1, attempts: attempt + 1 };
+        }
+        throw err;
+      }
+    });
+  }
+
+  private async writeMultipart(
+    bucket: string,
+    key: string,
+    path: string,
+    size: number,
+    condition: WriteCondition,
+    attempt: number,
+  ): Promise<WriteResult> {
+    const partSize = Math.max(MIN_PART, this.o.partSizeBytes, Math.ceil(size / MAX_PARTS));
+    const created = await this.o.s3.send(
+      new CreateMultipartUploadCommand({
+        Bucket: bucket,
+        Key: key,
+        ChecksumAlgorithm: 'SHA256',
+        ...this.objectParams(),
+      }),
+    );
+    const uploadId = created.UploadId!;
+    const whole = createHash('sha256');
+    const digests: Buffer[] = [];
+    const parts: { PartNumber: number; ETag: string; ChecksumSHA256: string }[] = [];
+    const fh = await open(path, 'r');
+    try {
+      for (let offset = 0, n = 1; offset < size; offset += partSize, n++) {
+        const len = Math.min(partSize, size - offset);
+        const buf = Buffer.allocUnsafe(len);
+        await readFully(fh, buf, offset);
+        whole.update(buf);
+        const digest = createHash('sha256').update(buf).digest();
+        const sum = digest.toString('base64');
+        const out = await this.sendPart(bucket, key, uploadId, n, buf, sum);
+        if (out.ChecksumSHA256 !== undefined && out.ChecksumSHA256 !== sum) {
+          throw new IntegrityError(`part ${n}: S3 stored checksum ${out.ChecksumSHA256}, sent ${sum}`, undefined);
+        }
+        digests.push(digest);
+        parts.push({ PartNumber: n, ETag: out.ETag ?? '', ChecksumSHA256: sum });
+      }
+      const composite = `${createHash('sha256').update(Buffer.concat(digests)).digest('base64')}-${parts.length}`;
+      const sha256 = whole.digest('base64');
+      let done: { ETag?: string; ChecksumSHA256?: string };
+      try {
+        done = await this.o.s3.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: { Parts: parts },
+            ...conditionParams(condition),
+          }),
+        );
+      } catch (err) {
+        if (isPrecondition(err) && attempt > 0) {
+          const landed = await this.headIfSame(bucket, key, composite, size);
+          if (landed) return { etag: landed, sha256, size, parts: parts.length, attempts: attempt + 1 };
+        }
+        throw err;
+      }
+      if (done.ChecksumSHA256 !== undefined && stripPartCount(done.ChecksumSHA256) !== stripPartCount(composite)) {
+        throw new IntegrityError(`S3 composite checksum ${done.ChecksumSHA256}, expected ${composite}`, done.ETag);
+      }
+      return { etag: done.ETag ?? '', sha256, size, parts: parts.length, attempts: attempt + 1 };
+    } catch (err) {
+      // Parts of a failed upload cost storage until aborted.
+      await this.o.s3
+        .send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId }))
+        .catch(() => undefined);
+      throw err;
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async sendPart(bucket: string, key: string, uploadId: string, n: number, body: Buffer, sum: string) {
+    // Parts retry on their own so one reset does not restart a 100 MB upload.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.o.s3.send(
+          new UploadPartCommand({
+            Bucket: bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: n,
+            Body: body,
+            ContentLength: body.length,
+            ChecksumAlgorithm: 'SHA256',
+            ChecksumSHA256: sum,
+          }),
+        );
+      } catch (err) {
+        if (!isRetryable(err) || attempt + 1 >= this.o.retry.attempts) throw err;
+        this.o.onRetry?.(failureReason(err), err);
+        await sleep(backoffMs(this.o.retry, attempt));
+      }
+    }
+  }
+
+  /** HEAD with checksums; undefined when the key does not exist. */
+  async head(
+    bucket: string,
+    key: string,
+    signal?: AbortSignal,
+  ): Promise<{ etag: string; size: number; sha256?: string } | undefined> {
+    return this.retrying(signal, async () => {
+      try {
+        const h = await this.o.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key, ChecksumMode: 'ENABLED' }), {
+          abortSignal: signal,
+        });
+        return {
+          etag: h.ETag ?? '',
+          size: h.ContentLength ?? 0,
+          ...(h.ChecksumSHA256 ? { sha256: h.ChecksumSHA256 } : {}),
+        };
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    });
+  }
+
+  /** The object's bytes and ETag; undefined when the key does not exist. */
+  async get(bucket: string, key: string, signal?: AbortSignal): Promise<{ body: Buffer; etag: string } | undefined> {
+    return this.retrying(signal, async () => {
+      try {
+        const out = await this.o.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+        const bytes = await out.Body!.transformToByteArray();
+        return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), etag: out.ETag ?? '' };
+      } catch (err) {
+        if (isNotFound(err)) return undefined;
+        throw err;
+      }
+    });
+  }
+
+  private async headIfSame(
+    bucket: string,
+    key: string,
+    sha256: string,
+    size: number,
+    signal?: AbortSignal,
+  ): Promise<string | undefined> {
+    const h = await this.head(bucket, key, signal);
+    if (h && h.size === size && h.sha256 && stripPartCount(h.sha256) === stripPartCount(sha256)) return h.etag;
+    return undefined;
+  }
+
+  private objectParams() {
+    const { sse, kmsKeyId, tags, contentType } = this.o.object;
+    return {
+      ContentType: contentType ?? 'text/plain; charset=utf-8',
+      ...(sse && sse !== 'none' ? { ServerSideEncryption: sse as ServerSideEncryption } : {}),
+      ...(sse === 'aws:kms' && kmsKeyId ? { SSEKMSKeyId: kmsKeyId } : {}),
+      ...(tags && Object.keys(tags).length ? { Tagging: new URLSearchParams(tags).toString() } : {}),
+    };
+  }
+
+  private async retrying<T>(signal: AbortSignal | undefined, fn: (attempt: number) => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn(attempt);
+      } catch (err) {
+        if (signal?.aborted || !isRetryable(err) || attempt + 1 >= this.o.retry.attempts) throw err;
+        this.o.onRetry?.(failureReason(err), err);
+        await sleep(backoffMs(this.o.retry, attempt), signal);
+      }
+    }
+  }
+}
+
+function conditionParams(c: WriteCondition) {
+  if ('ifNoneMatch' in c) return { IfNoneMatch: '*' };
+  if ('ifMatch' in c) return { IfMatch: c.ifMatch };
+  return {};
+}
+
+/** True for HTTP 412 (and the conditional-write conflict 409 S3 returns during a concurrent write). */
+export function isPrecondition(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return (
+    e?.name === 'PreconditionFailed' ||
+    e?.$metadata?.httpStatusCode === 412 ||
+    (e?.name === 'ConditionalRequestConflict' && e?.$metadata?.httpStatusCode === 409)
+  );
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+
+function stripPartCount(checksum: string): string {
+  return checksum.replace(/-\d+$/, '');
+}
+
+/** Reads exactly `length` bytes from `offset`; a file that shrank underneath is an error, not short data. */
+export async function readRange(path: string, offset: number, length: number): Promise<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(length);
+    await readFully(fh, buf, offset);
+    return buf;
+  } finally {
+    await fh.close();
+  }
+}
+
+async function readFully(fh: import('node:fs/promises').FileHandle, buf: Buffer, offset: number): Promise<void> {
+  let done = 0;
+  while (done < buf.length) {
+    const { bytesRead } = await fh.read(buf, done, buf.length - done, offset + done);
+    if (bytesRead === 0) throw Object.assign(new Error('file shrank while being read'), { code: 'ESHRANK' });
+    done += bytesRead;
+  }
+}
