@@ -1,6 +1,7 @@
 /** @windsock/simulator: a deterministic Airflow + Celery cluster on real PostgreSQL and Redis. */
 
 export { simulateCommand } from './command.ts';
+export { demoCommand, runDemo } from './demo.ts';
 export { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
 export { CELERY_TASK_NAME_2 } from './logs/airflow2.ts';
 export { CELERY_TASK_NAME_3 } from './logs/airflow3.ts';
