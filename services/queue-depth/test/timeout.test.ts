@@ -1,0 +1,94 @@
+/**
+ * A metadb that answers too slowly (here: task_instance locked by another session) is a timing-out
+ * poll: MetadbUp = 0 within the statement_timeout, no depth, polls do not pile up, and the service
+ * recovers by itself when the database is fast again.
+ */
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { loadAirflowSchema } from '@windsock/airflow';
+import pg from 'pg';
+import { createDatabase } from '../../../test/helpers/stack.ts';
+import type { QueueDepthService } from '../src/service.ts';
+import { capturedLogger, RecordingSink, waitUntil } from './helpers/fixtures.ts';
+import { testService } from './helpers/service.ts';
+
+let db: Awaited<ReturnType<typeof createDatabase>>;
+let service: QueueDepthService | undefined;
+
+before(async () => {
+  db = await createDatabase('qdtimeout');
+  const c = new pg.Client({ connectionString: db.url });
+  await c.connect();
+  await loadAirflowSchema(c, '2.10');
+  await c.end();
+});
+
+after(async () => {
+  await service?.stop();
+  await db?.drop();
+});
+
+test('a poll slower than statement_timeout gives MetadbUp = 0 and no depth, then recovers', async () => {
+  const recorder = new RecordingSink();
+  const { logger, lines } = capturedLogger();
+  const statementTimeoutMs = 300;
+  ({ service } = testService(
+    {
+      'airflow.databaseUrl': db.url,
+      'queueDepth.intervalSeconds': 0.2,
+      'queueDepth.statementTimeoutMs': statementTimeoutMs,
+      'leader.enabled': false,
+      'metrics.sinks': [],
+    },
+    logger,
+    [recorder],
+  ));
+  await service.start();
+  await waitUntil('first good poll', () => recorder.since(0, 'TaskInstances').length > 0);
+
+  const locker = new pg.Client({ connectionString: db.url });
+  await locker.connect();
+  await locker.query('BEGIN; LOCK TABLE task_instance IN ACCESS EXCLUSIVE MODE');
+  const lockedAt = Date.now();
+  await waitUntil('MetadbUp = 0', () => recorder.since(lockedAt, 'MetadbUp').some((d) => d.value === 0));
+  const downFrom = recorder.writes.find(
+    (w) => w.atMs >= lockedAt && w.datum.name === 'MetadbUp' && w.datum.value === 0,
+  )!.atMs;
+  assert.ok(downFrom - lockedAt < statementTimeoutMs + 1000, `MetadbUp = 0 after ${downFrom - lockedAt} ms`);
+  await new Promise((r) => setTimeout(r, 1500));
+  const status = service.status() as { job: { lastDurationMs: number } };
+  assert.ok(status.job.lastDurationMs < statementTimeoutMs + 500, `a poll took ${status.job.lastDurationMs} ms`);
+  const waiting = await locker.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'windsock-queue-depth' AND wait_event_type = 'Lock'`,
+  );
+  assert.ok(waiting.rows[0]!.n <= 1, `${waiting.rows[0]!.n} polls waiting on the lock: they pile up`);
+  assert.deepEqual(
+    recorder
+      .since(downFrom)
+      .filter((d) => d.name !== 'MetadbUp')
+      .map((d) => d.name),
+    [],
+    'no depth while the metadb times out',
+  );
+  // A server-side kill of a poll in flight (what a PostgreSQL restart does to it) fails that poll only.
+  let terminated = 0;
+  for (let i = 0; i < 20 && terminated < 3; i++) {
+    const r = await locker.query<{ ok: boolean }>(
+      `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
+       WHERE application_name = 'windsock-queue-depth' AND wait_event_type = 'Lock'`,
+    );
+    terminated += r.rows.filter((x) => x.ok).length;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(terminated > 0, 'a poll in flight was terminated by the server');
+  await locker.query('ROLLBACK');
+  await locker.end();
+
+  const freeAt = Date.now();
+  await waitUntil('recovered', () => recorder.since(freeAt, 'MetadbUp').some((d) => d.value === 1));
+  const msgs = lines().map((l) => String(l.msg));
+  const down = msgs.filter((m) => m.startsWith('metadb unreachable'));
+  assert.equal(down.length, 1, msgs.join('\n'));
+  assert.match(down[0]!, /statement timeout/);
+  assert.equal(msgs.filter((m) => m.startsWith('metadb reachable again')).length, 1);
+});
