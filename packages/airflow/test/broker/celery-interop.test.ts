@@ -49,7 +49,9 @@ const workload: ExecuteTaskWorkload = {
   type: 'ExecuteTask',
 };
 
-describe('real Celery and this package agree on the Redis layout', { skip: celeryPython() || process.env.CI ? false : NO_CELERY }, () => {
+describe('real Celery and this package agree on the Redis layout', {
+  skip: celeryPython() || process.env.CI ? false : NO_CELERY,
+}, () => {
   let server: Awaited<ReturnType<typeof privateRedis>>;
   let redis: Redis;
   before(async () => {
