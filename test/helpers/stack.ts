@@ -61,7 +61,8 @@ export async function privateRedis(): Promise<{ url: string; port: number; stop:
       } catch {
         // already stopped
       }
-      rmSync(dir, { recursive: true, force: true });
+      // Redis may still be writing into its folder while it shuts down; retry the removal.
+      rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     },
   };
 }
