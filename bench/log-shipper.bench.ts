@@ -5,11 +5,13 @@
  *  2. 20 large logs (100 MB each), the same two commands.
  *  3. Ship lag at 50 finished tasks per second (in-process shipper with native watching):
  *     from the moment a finished log is written to its final version confirmed in S3; p50/p99.
+ * Each run also prints moto's own CPU time (from /proc): moto is one Python process, and when it is
+ * busy for most of the wall time the comparison measures moto, not the clients (see the README).
  * Run: node --import tsx bench/log-shipper.bench.ts   (BENCH_SMALL / BENCH_LARGE / BENCH_LARGE_MB / BENCH_LAG_SECONDS to scale)
  */
 
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { CreateBucketCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
@@ -56,10 +58,24 @@ interface Measure {
   cpuS: number;
   peakRssMb: number;
   exit: number;
+  /** CPU seconds moto (the S3 server, one Python process) spent during the run. */
+  motoCpuS: number;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+function processCpuS(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat, in clock ticks (100 per second on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 /** Runs a command under python's getrusage(RUSAGE_CHILDREN): wall, user+sys of the tree, max RSS. */
 function measure(cmd: string[], env: NodeJS.ProcessEnv): Measure {
+  const motoBefore = processCpuS(motoPid);
   const py = [
     'import json,resource,subprocess,sys,time',
     't=time.monotonic()',
@@ -70,7 +86,10 @@ function measure(cmd: string[], env: NodeJS.ProcessEnv): Measure {
   ].join('\n');
   const out = spawnSync('python3', ['-c', py, ...cmd], { env, encoding: 'utf8', maxBuffer: 1 << 20 });
   if (out.status !== 0) throw new Error(`measure failed: ${out.stderr}`);
-  return JSON.parse(out.stdout.trim()) as Measure;
+  return {
+    ...(JSON.parse(out.stdout.trim()) as Omit<Measure, 'motoCpuS'>),
+    motoCpuS: processCpuS(motoPid) - motoBefore,
+  };
 }
 
 async function countKeys(s3: S3Client, bucket: string): Promise<number> {
@@ -86,10 +105,11 @@ async function countKeys(s3: S3Client, bucket: string): Promise<number> {
 
 function row(label: string, ours: Measure, anchor: Measure): string {
   const f = (x: number) => x.toFixed(2);
+  const pct = (m: Measure) => `${((100 * m.motoCpuS) / m.wallS).toFixed(0)}%`;
   return [
     `${label}`,
-    `  windsock log-shipper --once : wall ${f(ours.wallS)} s, cpu ${f(ours.cpuS)} s, peak RSS ${f(ours.peakRssMb)} MB (exit ${ours.exit})`,
-    `  aws s3 sync (anchor)        : wall ${f(anchor.wallS)} s, cpu ${f(anchor.cpuS)} s, peak RSS ${f(anchor.peakRssMb)} MB (exit ${anchor.exit})`,
+    `  windsock log-shipper --once : wall ${f(ours.wallS)} s, cpu ${f(ours.cpuS)} s, peak RSS ${f(ours.peakRssMb)} MB (exit ${ours.exit}); moto cpu ${f(ours.motoCpuS)} s (${pct(ours)} of the wall time)`,
+    `  aws s3 sync (anchor)        : wall ${f(anchor.wallS)} s, cpu ${f(anchor.cpuS)} s, peak RSS ${f(anchor.peakRssMb)} MB (exit ${anchor.exit}); moto cpu ${f(anchor.motoCpuS)} s (${pct(anchor)} of the wall time)`,
     `  ratio anchor/ours           : wall ${f(anchor.wallS / ours.wallS)}x, cpu ${f(anchor.cpuS / ours.cpuS)}x, RSS ${f(anchor.peakRssMb / ours.peakRssMb)}x`,
   ].join('\n');
 }

@@ -71,7 +71,7 @@ export const logShipperSection = defineSection('logShipper', {
   ),
   finishOnMetadbState: field(
     z.boolean().default(false),
-    'Also ask the metadb (airflow.databaseUrl) whether an attempt ended; default-template paths only.',
+    "Also ask the metadb (airflow.databaseUrl) whether an attempt ended: paths are parsed with the run's log_template (templates without run_id cannot be asked).",
     { example: 'true' },
   ),
   maxConcurrentUploads: field(z.number().int().min(1).max(512).default(32), 'Uploads in flight at once.', {
@@ -86,6 +86,14 @@ export const logShipperSection = defineSection('logShipper', {
     {
       example: '8',
     },
+  ),
+  partsInFlight: field(z.number().int().min(1).max(64).default(4), 'Parts of one multipart upload sent at once.', {
+    example: '4',
+  }),
+  multipartMemoryMb: field(
+    z.number().min(5).max(16_384).default(64),
+    'Part buffers held in memory across all multipart uploads (bounds memory with many large files).',
+    { example: '64' },
   ),
   retryAttempts: field(
     z.number().int().min(1).max(20).default(6),
@@ -121,7 +129,7 @@ export const logShipperSection = defineSection('logShipper', {
   ),
   fsyncJournal: field(
     z.boolean().default(false),
-    'fsync every journal record (survives power loss, not only crashes); final records before a delete are always fsynced.',
+    'fsync journal records soon after each confirmation, grouped (survives power loss, not only crashes); a final record is always on disk before retention deletes its file.',
     { example: 'false' },
   ),
 });

@@ -1,6 +1,6 @@
 /**
  * When a task log is finished: an end marker in its last lines, a quiet period, or (optional) the
- * metadb saying the attempt can write no more. Markers come from Airflow's own last lines
+ * metadb saying the attempt can write no more (`metadb-finish.ts`). Markers come from Airflow's own last lines
  * (2.x local_task_job_runner.py / taskinstance.py `_log_state`; 3.x task runner JSON lines).
  */
 
@@ -38,32 +38,9 @@ export function hasEndMarker(text: string, markers: readonly RegExp[]): boolean 
   return false;
 }
 
-/** The identity of a task attempt parsed from a default-template log path (Airflow 2.3+ and 3.x). */
-export interface AttemptIdentity {
-  dagId: string;
-  runId: string;
-  taskId: string;
-  mapIndex: number;
-  tryNumber: number;
-}
-
-const DEFAULT_TEMPLATE_PATH =
-  /^dag_id=([^/]+)\/run_id=([^/]+)\/task_id=([^/]+)\/(?:map_index=(\d+)\/)?attempt=(\d+)\.log(?:\.trigger\.\d+\.log)?$/;
-
-/** Parses `dag_id=…/run_id=…/task_id=…/[map_index=…/]attempt=N.log`; undefined for other layouts. */
-export function parseDefaultTemplatePath(rel: string): AttemptIdentity | undefined {
-  const m = DEFAULT_TEMPLATE_PATH.exec(rel);
-  if (!m) return undefined;
-  return {
-    dagId: m[1]!,
-    runId: m[2]!,
-    taskId: m[3]!,
-    mapIndex: m[4] === undefined ? -1 : Number(m[4]),
-    tryNumber: Number(m[5]),
-  };
-}
-
-/** Answers whether the attempt a log belongs to can write no more lines; undefined when it cannot tell. */
+/** Answers, for many logs at once, whether the attempt each belongs to can write no more lines. */
 export interface FinishSignal {
-  attemptFinished(relativePath: string): Promise<boolean | undefined>;
+  /** Per relative path (to the base log folder): true = ended, false = still running, absent/undefined = cannot tell. */
+  attemptsFinished(relativePaths: readonly string[]): Promise<Map<string, boolean | undefined>>;
+  close?(): Promise<void>;
 }

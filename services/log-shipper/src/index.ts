@@ -1,16 +1,30 @@
-import type { BaseConfig, WindsockCommand } from '@windsock/core';
-import { type LogShipperConfig, logShipperSection } from './config.ts';
-import { prometheusShipperMetrics } from './metrics.ts';
-import { logShipperService, shipperOptions } from './service.ts';
-import { LogShipper } from './shipper.ts';
+import type { WindsockCommand } from '@windsock/core';
+import { logShipperSection } from './config.ts';
+import { buildLogShipper, type LogShipperFullConfig, logShipperService } from './service.ts';
 
 export { type LogShipperConfig, logShipperSection } from './config.ts';
-export { DEFAULT_END_MARKERS } from './finish.ts';
+export { DEFAULT_END_MARKERS, type FinishSignal } from './finish.ts';
 export { ShipJournal, type ShipRecord } from './journal.ts';
-export { noShipperMetrics, prometheusShipperMetrics, type ShipperMetrics } from './metrics.ts';
+export { MetadbFinishSignal, type MetadbFinishSignalOptions } from './metadb-finish.ts';
+export {
+  type FailureClass,
+  noShipperMetrics,
+  SHIPPER_METRICS,
+  type ShipperMetricSpec,
+  type ShipperMetrics,
+  shipperMetrics,
+} from './metrics.ts';
 export { type RemoteRelation, relateRemote } from './reconcile.ts';
 export { airflowS3Key, siblingKey, type TaskLogKey } from './remote-key.ts';
-export { shipperOptions } from './service.ts';
+export {
+  buildLogShipper,
+  type LogShipperFullConfig,
+  type LogShipperParts,
+  logShipperService,
+  metadbFinishSignal,
+  shipperMetricsFacade,
+  shipperOptions,
+} from './service.ts';
 export { LogShipper, type LogShipperOptions, type UploadedEvent } from './shipper.ts';
 
 const logShipper: WindsockCommand = {
@@ -27,16 +41,20 @@ const logShipper: WindsockCommand = {
     },
   ],
   async run(ctx) {
-    const config = ctx.config as BaseConfig & { logShipper: LogShipperConfig };
-    const metrics = prometheusShipperMetrics(ctx.registry);
-    const shipper = new LogShipper(shipperOptions(config, ctx.logger, metrics));
+    const config = ctx.config as LogShipperFullConfig;
+    const parts = buildLogShipper({ config, logger: ctx.logger, registry: ctx.registry });
     if (ctx.options.once) {
-      const result = await shipper.runOnce();
+      let result: { confirmed: number; failed: string[] };
+      try {
+        result = await parts.shipper.runOnce();
+      } finally {
+        await parts.close();
+      }
       ctx.logger.info({ confirmed: result.confirmed, failed: result.failed.length }, 'log-shipper --once finished');
       for (const path of result.failed) ctx.stderr.write(`not confirmed: ${path}\n`);
       return result.failed.length === 0 ? 0 : 1;
     }
-    return ctx.runServices([logShipperService(shipper, ctx.logger)]);
+    return ctx.runServices([logShipperService(parts, config.metrics.flushIntervalSeconds * 1000, ctx.logger)]);
   },
 };
 

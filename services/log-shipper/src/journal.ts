@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -36,11 +36,19 @@ export interface JournalLoadReport {
  * torn by SIGKILL or a power cut fails its checksum and is dropped on load, so the journal can only
  * lose the last unfinished record (which means one extra upload, never a lost byte). Compaction writes
  * a snapshot to a temporary file, fsyncs it and renames it over the journal (atomic on POSIX).
+ *
+ * Durability is a group commit: `record()` appends at once (a crash of the process loses nothing the
+ * kernel has), and `sync()` resolves when every record appended before the call is on disk; callers
+ * waiting at the same time share one fdatasync, which runs off the event loop.
  */
 export class ShipJournal {
   private fd: number | undefined;
   private readonly entries = new Map<string, ShipRecord>();
   private appended = 0;
+  /** Records appended so far, and how many of them are known to be on disk. */
+  private appendedSeq = 0;
+  private durableSeq = 0;
+  private syncing: Promise<void> | undefined;
 
   constructor(
     readonly file: string,
@@ -81,14 +89,35 @@ export class ShipJournal {
     return this.entries.values();
   }
 
-  /** Appends a record; with `durable` it is fsynced before returning (required before deleting a file). */
-  record(rec: ShipRecord, durable = false): void {
+  /** Appends a record (with the `fsync` option, a group sync follows without waiting for it). */
+  record(rec: ShipRecord): void {
     if (this.fd === undefined) throw new Error('journal is not open');
     this.entries.set(rec.id, rec);
     writeSync(this.fd, encodeLine(rec));
-    if (durable || this.options.fsync) fsyncSync(this.fd);
+    this.appendedSeq++;
     this.appended++;
     if (this.appended >= (this.options.compactEvery ?? 20_000) && this.appended > this.entries.size) this.compact();
+    if (this.options.fsync) void this.sync().catch(() => undefined);
+  }
+
+  /** Resolves when every record appended before this call is on disk (required before deleting a file). */
+  async sync(): Promise<void> {
+    const target = this.appendedSeq;
+    while (this.durableSeq < target) {
+      this.syncing ??= this.syncOnce().finally(() => {
+        this.syncing = undefined;
+      });
+      await this.syncing;
+    }
+  }
+
+  private async syncOnce(): Promise<void> {
+    const fd = this.fd;
+    if (fd === undefined) throw new Error('journal is closed');
+    const upTo = this.appendedSeq;
+    await new Promise<void>((resolve, reject) => fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+    // compact() and close() sync everything themselves, so a concurrent one only moves this further.
+    this.durableSeq = Math.max(this.durableSeq, upTo);
   }
 
   /** Forgets a file (its local copy is gone and its final version confirmed). */
@@ -118,6 +147,7 @@ export class ShipJournal {
     }
     this.fd = openSync(this.file, 'a', 0o600);
     this.appended = 0;
+    this.durableSeq = this.appendedSeq;
   }
 
   /** Flushes to disk and closes. */
@@ -126,6 +156,7 @@ export class ShipJournal {
     fsyncSync(this.fd);
     closeSync(this.fd);
     this.fd = undefined;
+    this.durableSeq = this.appendedSeq;
   }
 }
 

@@ -1,4 +1,5 @@
 /** Backoff with full jitter and the rule for which S3 failures are worth another attempt. */
+import type { FailureClass } from './metrics.ts';
 
 /** Retry settings: attempts per call, and the exponential backoff's base and cap. */
 export interface RetryPolicy {
@@ -77,4 +78,33 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }
     signal?.addEventListener('abort', done, { once: true });
   });
+}
+
+const THROTTLING_NAMES = new Set([
+  'SlowDown',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+]);
+const TIMEOUT_NAMES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'AbortError']);
+const LOCAL_CODES = new Set(['ENOENT', 'ESHRANK', 'EACCES', 'EPERM', 'EISDIR', 'EMFILE', 'ENFILE', 'EIO']);
+
+/** The bounded class of a failure, for the Reason dimension (error names would make cardinality unbounded). */
+export function failureClass(err: unknown): FailureClass {
+  if (!err || typeof err !== 'object') return 'other';
+  const e = err as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const status = e.$metadata?.httpStatusCode;
+  if (e.code && LOCAL_CODES.has(e.code)) return 'local_file';
+  if (e.name === 'IntegrityError') return 'integrity';
+  if ((e.name && THROTTLING_NAMES.has(e.name)) || status === 429 || status === 503) return 'throttled';
+  if (e.name && TIMEOUT_NAMES.has(e.name)) return 'timeout';
+  if (status === 412 || status === 409 || /reconciling|sibling key/.test(String((err as Error).message)))
+    return 'conflict';
+  if (status !== undefined && status >= 500) return 'server_error';
+  if (status !== undefined && status >= 400) return 'client_error';
+  if ((e.code && RETRYABLE_CODES.has(e.code)) || isRetryable(err)) {
+    return /time ?out/i.test(String((err as Error).message)) ? 'timeout' : 'network';
+  }
+  return 'other';
 }

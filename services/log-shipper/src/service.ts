@@ -2,14 +2,20 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createS3Client } from '@windsock/aws';
 import { type BaseConfig, ConfigError, type Logger, type Service } from '@windsock/core';
+import { createSinks, type MetricSink, Metrics } from '@windsock/metrics';
+import type { Registry } from 'prom-client';
 import type { LogShipperConfig } from './config.ts';
 import { compileMarkers, type FinishSignal } from './finish.ts';
-import type { ShipperMetrics } from './metrics.ts';
-import type { LogShipper, LogShipperOptions } from './shipper.ts';
+import { MetadbFinishSignal } from './metadb-finish.ts';
+import { type ShipperMetrics, shipperMetrics } from './metrics.ts';
+import { LogShipper, type LogShipperOptions } from './shipper.ts';
+
+/** The config the log shipper reads: the base sections and `logShipper`. */
+export type LogShipperFullConfig = BaseConfig & { logShipper: LogShipperConfig };
 
 /** Turns the effective config into {@link LogShipperOptions}; throws a ConfigError a user can act on. */
 export function shipperOptions(
-  config: BaseConfig & { logShipper: LogShipperConfig },
+  config: LogShipperFullConfig,
   logger: Logger,
   metrics: ShipperMetrics,
   finishSignal?: FinishSignal,
@@ -56,6 +62,8 @@ export function shipperOptions(
     retry: { attempts: c.retryAttempts, baseDelayMs: 200, maxDelayMs: 10_000 },
     multipartThresholdBytes: c.multipartThresholdMb * 1024 * 1024,
     partSizeBytes: c.partSizeMb * 1024 * 1024,
+    partsInFlight: c.partsInFlight,
+    multipartMemoryBytes: c.multipartMemoryMb * 1024 * 1024,
     maxConcurrentUploads: c.maxConcurrentUploads,
     liveIntervalMs: c.liveIntervalSeconds * 1000,
     activePollMs: 1000,
@@ -74,13 +82,91 @@ export function shipperOptions(
   };
 }
 
-/** The long-running log shipper as a lifecycle service (/status shows its backlog). */
-export function logShipperService(shipper: LogShipper, logger: Logger): Service {
+/** The metrics facade of one process: the configured sinks (plus `extraSinks`), the Cluster dimension. */
+export function shipperMetricsFacade(
+  config: LogShipperFullConfig,
+  logger: Logger,
+  registry: Registry,
+  extraSinks: readonly MetricSink[] = [],
+): Metrics {
+  const sinks = createSinks({
+    sinks: config.metrics.sinks,
+    logger,
+    registry,
+    cloudwatch: {
+      ...(config.aws.region ? { region: config.aws.region } : {}),
+      ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
+      maxBufferedDatums: config.metrics.maxBufferedDatums,
+    },
+    emf: config.metrics.emfPath !== '-' ? { path: config.metrics.emfPath } : {},
+  });
+  return new Metrics({
+    namespace: config.metrics.namespace,
+    sinks: [...sinks, ...extraSinks],
+    defaultDimensions: { Cluster: config.cluster },
+    logger,
+  });
+}
+
+/** The metadb finish signal when `logShipper.finishOnMetadbState` is on; a ConfigError when it cannot be. */
+export function metadbFinishSignal(config: LogShipperFullConfig, logger: Logger): FinishSignal | undefined {
+  if (!config.logShipper.finishOnMetadbState) return undefined;
+  const url = config.airflow.databaseUrl;
+  if (!url) {
+    throw new ConfigError(
+      'logShipper.finishOnMetadbState needs airflow.databaseUrl (or AIRFLOW__DATABASE__SQL_ALCHEMY_CONN): a read-only PostgreSQL URL of the metadb',
+    );
+  }
+  return new MetadbFinishSignal({
+    databaseUrl: url,
+    version: config.airflow.version,
+    ...(config.airflow.logFilenameTemplate ? { logFilenameTemplate: config.airflow.logFilenameTemplate } : {}),
+    logger,
+  });
+}
+
+/** What {@link buildLogShipper} makes; `close()` flushes metrics and closes the metadb pool. */
+export interface LogShipperParts {
+  shipper: LogShipper;
+  metrics: Metrics;
+  finishSignal: FinishSignal | undefined;
+  close(): Promise<void>;
+}
+
+/** The shipper of one process, wired from the config the way the CLI does it. */
+export function buildLogShipper(
+  ctx: { config: LogShipperFullConfig; logger: Logger; registry: Registry },
+  overrides: { extraSinks?: readonly MetricSink[]; options?: Partial<LogShipperOptions> } = {},
+): LogShipperParts {
+  const metrics = shipperMetricsFacade(ctx.config, ctx.logger, ctx.registry, overrides.extraSinks);
+  const finishSignal = metadbFinishSignal(ctx.config, ctx.logger);
+  const shipper = new LogShipper({
+    ...shipperOptions(ctx.config, ctx.logger, shipperMetrics(metrics), finishSignal),
+    ...overrides.options,
+  });
+  return {
+    shipper,
+    metrics,
+    finishSignal,
+    async close() {
+      await finishSignal?.close?.();
+      await metrics.close();
+    },
+  };
+}
+
+/** The long-running log shipper as a lifecycle service: metrics flushed every interval and on stop. */
+export function logShipperService(parts: LogShipperParts, flushIntervalMs: number, logger: Logger): Service {
+  const { shipper } = parts;
   return {
     name: 'log-shipper',
-    start: () => shipper.start(),
+    async start() {
+      await shipper.start();
+      parts.metrics.startAutoFlush(flushIntervalMs);
+    },
     async stop() {
       await shipper.stop();
+      await parts.close();
       logger.info(shipper.status(), 'log shipper stopped');
     },
     status: () => shipper.status(),

@@ -19,7 +19,7 @@ import {
 } from './object-writer.ts';
 import { relateRemote } from './reconcile.ts';
 import { airflowS3Key, siblingKey } from './remote-key.ts';
-import { backoffMs, failureReason, type RetryPolicy } from './retry.ts';
+import { backoffMs, failureClass, failureReason, type RetryPolicy } from './retry.ts';
 
 /** Everything a {@link LogShipper} needs; times in ms. */
 export interface LogShipperOptions {
@@ -43,6 +43,10 @@ export interface LogShipperOptions {
   retry: RetryPolicy;
   multipartThresholdBytes: number;
   partSizeBytes: number;
+  /** Parts of one multipart upload in flight at once (default 4). */
+  partsInFlight?: number;
+  /** Part buffers held in memory across all multipart uploads (default 64 MiB). */
+  multipartMemoryBytes?: number;
   maxConcurrentUploads: number;
   /** Minimum time between two uploads of one growing file. */
   liveIntervalMs: number;
@@ -56,6 +60,10 @@ export interface LogShipperOptions {
   finishQuietMs: number;
   endMarkers: RegExp[];
   finishSignal?: FinishSignal;
+  /** How often open task logs are checked with the finish signal (default 1000). */
+  finishCheckIntervalMs?: number;
+  /** At most this many logs per check (default 512). */
+  finishCheckBatch?: number;
   /** Whether Airflow's own S3 upload also runs on the workers (see README: coexisting with Airflow). */
   airflowUploads: 'off' | 'on' | 'auto';
   /** After a final upload, how long to watch the key for Airflow's append (when airflowUploads is on). */
@@ -120,6 +128,9 @@ interface Tracked {
   dirty: boolean;
   lastStatAt: number;
   gone: boolean;
+  /** A process log renamed away from `path` and not yet found under its new name. */
+  moved: boolean;
+  movedAt: number;
 }
 
 const MARKER_TAIL_BYTES = 64 * 1024;
@@ -165,7 +176,9 @@ export class LogShipper {
       retry: options.retry,
       multipartThresholdBytes: options.multipartThresholdBytes,
       partSizeBytes: options.partSizeBytes,
-      onRetry: (reason) => options.metrics.retried(reason),
+      ...(options.partsInFlight ? { partsInFlight: options.partsInFlight } : {}),
+      ...(options.multipartMemoryBytes ? { multipartMemoryBytes: options.multipartMemoryBytes } : {}),
+      onRetry: (_reason, err) => options.metrics.retried(failureClass(err)),
     });
     this.journal = new ShipJournal(`${options.stateDir}/log-shipper.journal`, { fsync: options.fsyncJournal });
     const sources: SourceSpec[] = [
@@ -231,6 +244,7 @@ export class LogShipper {
     const deadline = this.now() + 10_000;
     while (this.inFlight > 0 && this.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.abort.abort();
+    this.publishBacklog();
     this.journal.close();
   }
 
@@ -271,10 +285,15 @@ export class LogShipper {
     if (this.scanning) return this.scanning;
     this.scanning = (async () => {
       try {
+        const scanStartedAt = this.now();
         const seen = await this.discovery.scan();
-        for (const f of this.files.values()) if (!seen.has(f.path)) await this.observe(f.path, f.source);
-        const s = this.status();
-        this.o.metrics.backlog(s.backlogFiles, s.backlogBytes);
+        for (const f of this.files.values()) {
+          // A rotated-away file that a whole scan did not find under any name was deleted (or no longer matches).
+          if (f.moved && f.movedAt < scanStartedAt) this.vanished(f);
+          else if (f.moved) continue;
+          else if (!seen.has(f.path)) await this.observe(f.path, f.source);
+        }
+        this.publishBacklog();
       } catch (err) {
         this.o.logger.error({ err: String(err) }, 'scan failed; retrying at the next interval');
       } finally {
@@ -327,11 +346,20 @@ export class LogShipper {
     }
     if (!st.isFile()) return;
     let f = this.byPath.get(path);
-    if (f && (f.ino !== st.ino || f.dev !== st.dev) && source.kind === 'task') {
-      // Same task-log path, new file: a new generation of the attempt's log.
-      this.newGeneration(f, 'replaced');
-      f.dev = st.dev;
-      f.ino = st.ino;
+    if (f && (f.ino !== st.ino || f.dev !== st.dev)) {
+      if (source.kind === 'task') {
+        // Same task-log path, new file: a new generation of the attempt's log.
+        this.newGeneration(f, 'replaced');
+        f.dev = st.dev;
+        f.ino = st.ino;
+      } else {
+        // A rename rotation: the old file lives on under another name (the scan finds it by inode and
+        // it keeps its key); the file now at this path is a new one.
+        this.byPath.delete(path);
+        f.moved = true;
+        f.movedAt = this.now();
+        f = undefined;
+      }
     }
     if (!f || f.gone) f = await this.track(path, source, st);
     if (!f) return;
@@ -358,9 +386,11 @@ export class LogShipper {
     const existing = this.files.get(id);
     if (existing && source.kind === 'process') {
       // A rotated process log: same inode under a new name keeps its key.
-      this.byPath.delete(existing.path);
+      if (this.byPath.get(existing.path) === existing) this.byPath.delete(existing.path);
       existing.path = path;
       existing.gone = false;
+      existing.moved = false;
+      existing.dirty = true;
       this.byPath.set(path, existing);
       return existing;
     }
@@ -425,6 +455,8 @@ export class LogShipper {
       dirty: false,
       lastStatAt: 0,
       gone: false,
+      moved: false,
+      movedAt: 0,
     };
     if (rec) {
       // Markers before the confirmed size were seen when it was shipped.
@@ -475,7 +507,7 @@ export class LogShipper {
     const from = Math.max(f.scannedTo, f.size - MARKER_TAIL_BYTES);
     let buf: Buffer;
     try {
-      buf = await readRange(f.path, from, f.size - from);
+      buf = await readRange(f.path, from, f.size - from, f);
     } catch {
       return;
     }
@@ -494,7 +526,7 @@ export class LogShipper {
   private vanished(f: Tracked): void {
     if (f.gone) return;
     f.gone = true;
-    this.byPath.delete(f.path);
+    if (this.byPath.get(f.path) === f) this.byPath.delete(f.path);
     const shipped = f.confirmed?.size ?? 0;
     if (f.size > shipped)
       this.o.logger.warn(
@@ -508,7 +540,7 @@ export class LogShipper {
 
   /** Decides whether the file needs an upload (now or later) or a retention step. */
   private consider(f: Tracked): void {
-    if (f.gone || this.stopped) return;
+    if (f.gone || f.moved || this.stopped) return;
     const target = this.targetSize(f);
     const done = f.confirmed?.size ?? -1;
     const now = this.now();
@@ -523,7 +555,8 @@ export class LogShipper {
       this.enqueue(f, now, false);
       return;
     }
-    if (f.confirmed?.final && f.watchUntil <= now) void this.maybeDelete(f);
+    // Only task logs: a quiet process log may still be open by its writer, and deleting it would lose what comes next.
+    if (f.confirmed?.final && f.watchUntil <= now && f.source.kind === 'task') void this.maybeDelete(f);
   }
 
   /** Bytes to ship: the whole file when finished, else up to the last complete line. */
@@ -551,7 +584,7 @@ export class LogShipper {
   private tick(): void {
     const now = this.now();
     for (const f of this.files.values()) {
-      if (f.gone || f.inFlight) continue;
+      if (f.gone || f.inFlight || f.moved) continue;
       const settled = f.confirmed?.final === true && f.confirmed.size === f.size && f.watchUntil <= now;
       if (f.dirty || (!settled && now - f.lastStatAt >= this.o.activePollMs)) {
         f.lastStatAt = now;
@@ -563,7 +596,17 @@ export class LogShipper {
       }
     }
     this.checkFinishSignals();
+    if (now - this.backlogPublishedAt >= 1000) this.publishBacklog();
     this.wakeIdle();
+  }
+
+  private backlogPublishedAt = 0;
+
+  /** Sets the backlog gauges (every second and at stop, so each metrics flush sends a fresh value). */
+  private publishBacklog(): void {
+    this.backlogPublishedAt = this.now();
+    const s = this.status();
+    this.o.metrics.backlog(s.backlogFiles, s.backlogBytes);
   }
 
   private pump(): void {
@@ -607,9 +650,9 @@ export class LogShipper {
     } catch (err) {
       f.failures++;
       const reason = failureReason(err);
-      this.o.metrics.failed(reason);
+      this.o.metrics.failed(failureClass(err));
       const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ESHRANK') {
+      if (code === 'ENOENT' || code === 'ESHRANK' || code === 'EMOVED') {
         f.dirty = true;
         return;
       }
@@ -636,7 +679,7 @@ export class LogShipper {
       const condition: WriteCondition = f.confirmed?.etag ? { ifMatch: f.confirmed.etag } : { ifNoneMatch: true };
       const final = f.finished && size === f.size;
       try {
-        const res = await this.writer.write(f.bucket, f.key, f.path, size, condition, this.abort.signal);
+        const res = await this.writer.write(f.bucket, f.key, f.path, size, condition, this.abort.signal, f);
         const confirmedAt = this.now();
         const lagMs = f.firstUnshippedAt !== undefined ? Math.max(0, confirmedAt - f.firstUnshippedAt) : undefined;
         const prev = f.confirmed?.size ?? 0;
@@ -676,8 +719,8 @@ export class LogShipper {
   private confirm(f: Tracked, rec: ShipRecord, fresh: boolean): void {
     const wasFinal = f.confirmed?.final && f.confirmed.size === rec.size;
     f.confirmed = rec;
-    // fsync the final record when retention may delete the file on the strength of it.
-    this.journal.record(rec, rec.final && this.o.deleteAfterShipped);
+    // Retention waits for this record to be on disk (journal.sync) before it deletes the file.
+    this.journal.record(rec);
     if (rec.final && !wasFinal) {
       this.o.metrics.fileFinished();
       if (this.airflowSeen && f.source.kind === 'task' && fresh) {
@@ -698,7 +741,7 @@ export class LogShipper {
       f.confirmed = undefined;
       return;
     }
-    const local = await readRange(f.path, 0, f.size);
+    const local = await readRange(f.path, 0, f.size, f);
     const rel = relateRemote(remote.body, local);
     this.o.metrics.reconciled(rel.kind);
     if (rel.kind === 'prefix') {
@@ -780,35 +823,60 @@ export class LogShipper {
 
   private lastFinishCheck = 0;
   private finishChecking = false;
+  private finishCursor = 0;
 
-  /** Asks the metadb (when configured) whether running attempts ended, at most once a second. */
+  /**
+   * Asks the finish signal (the metadb, when configured) about every open task log in one batch, at
+   * most every `finishCheckIntervalMs`; at most `finishCheckBatch` per round, taken round-robin so a
+   * long tail of never-finishing files cannot starve the others.
+   */
   private checkFinishSignals(): void {
     const signal = this.o.finishSignal;
-    if (!signal || this.finishChecking || this.now() - this.lastFinishCheck < 1000) return;
+    const interval = this.o.finishCheckIntervalMs ?? 1000;
+    if (!signal || this.finishChecking || this.now() - this.lastFinishCheck < interval) return;
     this.lastFinishCheck = this.now();
     const open = [...this.files.values()].filter((f) => !f.finished && !f.gone && f.source.kind === 'task');
     if (open.length === 0) return;
+    const limit = this.o.finishCheckBatch ?? 512;
+    let batch = open;
+    if (open.length > limit) {
+      const from = this.finishCursor % open.length;
+      batch = [...open.slice(from), ...open.slice(0, from)].slice(0, limit);
+      this.finishCursor = from + limit;
+    }
+    const rels = new Map(batch.map((f) => [relative(f.source.directory, f.path).split(sep).join('/'), f]));
     this.finishChecking = true;
-    void (async () => {
-      for (const f of open.slice(0, 200)) {
-        const rel = relative(f.source.directory, f.path).split(sep).join('/');
-        try {
-          if (await signal.attemptFinished(rel)) {
-            f.finished = true;
-            f.dirty = true;
-          }
-        } catch (err) {
-          this.o.logger.debug({ err: String(err) }, 'finish signal failed');
+    void signal
+      .attemptsFinished([...rels.keys()])
+      .then((answers) => {
+        for (const [rel, finished] of answers) {
+          const f = rels.get(rel);
+          if (!finished || !f || f.gone || f.finished) continue;
+          f.finished = true;
+          f.dirty = true;
         }
-      }
-    })().finally(() => {
-      this.finishChecking = false;
-    });
+      })
+      .catch((err) => this.o.logger.debug({ err: String(err) }, 'finish signal failed'))
+      .finally(() => {
+        this.finishChecking = false;
+      });
   }
 
   /** Retention: deletes a local file only when its final version is confirmed and it has not changed since. */
   private async maybeDelete(f: Tracked): Promise<void> {
-    if (!f.confirmed?.final || f.inFlight || f.gone || this.stopped) return;
+    if (!f.confirmed?.final || f.inFlight || f.gone || this.stopped || this.deleting.has(f.id)) return;
+    this.deleting.add(f.id);
+    try {
+      await this.deleteIfShipped(f);
+    } finally {
+      this.deleting.delete(f.id);
+    }
+  }
+
+  private readonly deleting = new Set<string>();
+
+  private async deleteIfShipped(f: Tracked): Promise<void> {
+    if (!f.confirmed?.final) return;
     const pressure = this.diskPressure;
     if (!this.o.deleteAfterShipped && !pressure) return;
     if (!pressure && this.now() - f.confirmed.confirmedAt < this.o.retainMs) return;
@@ -819,10 +887,25 @@ export class LogShipper {
       return;
     }
     if (st.size !== f.confirmed.size || st.ino !== f.ino || st.mtimeMs !== f.mtimeMs || f.inFlight) return;
-    this.o.onDeleting?.(f.path, f.confirmed);
+    const confirmed = f.confirmed;
+    // Group commit: the final record is fsynced (with whatever else is pending) before the file goes.
+    try {
+      await this.journal.sync();
+    } catch (err) {
+      this.o.logger.warn({ path: f.path, err: String(err) }, 'journal sync failed; the file is kept');
+      return;
+    }
+    if (this.stopped || f.inFlight || f.gone || f.confirmed !== confirmed) return;
+    try {
+      st = await stat(f.path);
+    } catch {
+      return;
+    }
+    if (st.size !== confirmed.size || st.ino !== f.ino || st.mtimeMs !== f.mtimeMs) return;
+    this.o.onDeleting?.(f.path, confirmed);
     if (this.stopped) return;
     await unlink(f.path).catch(() => undefined);
-    this.journal.record({ ...f.confirmed, deleted: true });
+    this.journal.record({ ...confirmed, deleted: true });
     this.o.metrics.deleted();
     this.vanished(f);
   }

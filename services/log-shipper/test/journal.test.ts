@@ -68,3 +68,27 @@ test("relateRemote tells our prefix, Airflow's read-modify-write append and fore
   assert.equal(relateRemote(Buffer.from('other host\n'), file).kind, 'foreign');
   assert.equal(relateRemote(Buffer.from('l1\nl2\nl3\nmore\n'), file).kind, 'foreign');
 });
+
+test('group commit: appending does not wait for the disk; sync() covers every record appended before it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'journal-'));
+  try {
+    const file = join(dir, 'j');
+    const j = new ShipJournal(file, { compactEvery: 1_000_000 });
+    await j.open();
+    for (let i = 0; i < 50; i++) j.record(rec(`r${i}`, i));
+    const durable = (): number => (j as unknown as { durableSeq: number }).durableSeq;
+    assert.equal(durable(), 0, 'no record is known durable before a sync');
+    // 50 waiters at once, for records appended before them.
+    await Promise.all(Array.from({ length: 50 }, () => j.sync()));
+    assert.equal(durable(), 50, 'every record appended before the calls is durable');
+    j.record(rec('late', 99));
+    await j.sync();
+    assert.equal(durable(), 51);
+    j.close();
+    const again = new ShipJournal(file);
+    assert.equal((await again.open()).records, 51);
+    again.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

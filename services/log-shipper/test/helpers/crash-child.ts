@@ -1,13 +1,23 @@
-/** A shipper process for the crash test: runs until SIGKILLed (or, with `once`, until all is confirmed). */
+/**
+ * A shipper process for the crash test: runs until SIGKILLed (or, with `once`, until all is confirmed).
+ * It loads its modules first and says `ready`, then waits for its config on stdin, so the test can
+ * start the next process while the current trial runs (module loading is most of a start's cost).
+ */
+import { createInterface } from 'node:readline';
 import { createS3Client } from '@windsock/aws';
 import { silentLogger } from '@windsock/core';
 import { compileMarkers, DEFAULT_END_MARKERS } from '../../src/finish.ts';
 import { noShipperMetrics } from '../../src/metrics.ts';
 import { LogShipper } from '../../src/shipper.ts';
 
-const cfg = JSON.parse(process.argv[2]!) as { base: string; state: string; bucket: string; once: boolean };
+const s3 = createS3Client({ forcePathStyle: true, maxAttempts: 1, requestTimeoutMs: 5000 });
+// The SDK loads its credential chain on first use: load it now, before `ready`.
+await s3.config.credentials();
+process.stdout.write('ready\n');
+const line = await new Promise<string>((resolve) => createInterface({ input: process.stdin }).once('line', resolve));
+const cfg = JSON.parse(line) as { base: string; state: string; bucket: string; once: boolean };
 const shipper = new LogShipper({
-  s3: createS3Client({ forcePathStyle: true, maxAttempts: 1, requestTimeoutMs: 5000 }),
+  s3,
   logger: silentLogger(),
   metrics: noShipperMetrics,
   baseLogFolder: cfg.base,
