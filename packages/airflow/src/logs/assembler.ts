@@ -68,6 +68,15 @@ function isBlank(line: string): boolean {
  * for (const line of text.split('\n')) asm.push(line);
  * asm.flush();
  */
+/** Stdlib-logging line formats whose messages may continue on unindented lines. */
+const MULTILINE_MESSAGE_FORMATS: ReadonlySet<string> = new Set([
+  'airflow2',
+  'airflow-mwaa',
+  'airflow2-simple',
+  'celery',
+  'celery-task',
+]);
+
 export class RecordAssembler {
   /** The reason of the last line `push` returned 'unparsed' for. */
   lastUnparsedReason: UnparsedReason | null = null;
@@ -167,6 +176,10 @@ export class RecordAssembler {
       if (oldest) this.close(oldest);
     }
     const rec = new OpenRecord(h, prefix);
+    // Python logging writes a message that contains newlines as one header plus its raw lines
+    // (`INFO - API response:` / `Error: rate limited ...`): they belong to the record up to the next
+    // blank line, exactly like the message lines after a traceback's exception line.
+    if (MULTILINE_MESSAGE_FORMATS.has(h.format)) rec.inExceptionMessage = true;
     if ((h.format === 'airflow3-json' || h.format === 'airflow2-json') && jsonRecordHasTraceback(h)) {
       rec.tracebacks = 1;
     }

@@ -81,7 +81,8 @@ export function continuesRecord(line: string, state: TracebackState): boolean {
     state.inExceptionMessage = true;
     return true;
   }
-  if (state.inExceptionMessage) return true;
+  // Message lines run on until a blank line, but a UI `***` header or an access-log line is never one.
+  if (state.inExceptionMessage) return line.charCodeAt(0) !== 42 && !ACCESS_LOG.test(line);
   if (c === 91 && (line.startsWith('[SQL: ') || line.startsWith('[parameters: '))) {
     state.inSql = !line.trimEnd().endsWith(']');
     return true;

@@ -54,8 +54,8 @@ export class Airflow2Logs implements ClusterLogWriter {
     return tracebackLines(f);
   }
 
-  private count(name: string, dims: Record<string, string>): void {
-    this.ctx.truth.add(name, dims);
+  private count(name: string, dims: Record<string, string>, n = 1): void {
+    this.ctx.truth.add(name, dims, n);
   }
 
   // ---- scheduler ----
@@ -326,6 +326,8 @@ export class Airflow2Logs implements ClusterLogWriter {
     }
     if (firstWrite && this.ctx.rng.chance(noise.starHeaderRate)) {
       this.ctx.sink.write(f, `*** Found local files:\n***   * /opt/airflow/logs/${a.logRel}\n`);
+      // Two lines that are neither a record header nor a continuation: UnparsedLines by definition.
+      this.count('UnparsedLines', { Component: 'task' }, 2);
     }
     const running = tiRepr(ti, 'queued');
     this.rec(f, t, 'local_task_job_runner.py:123', 'INFO', '::group::Pre task execution logs');
@@ -441,7 +443,8 @@ export class Airflow2Logs implements ClusterLogWriter {
             `WINDSOCK_HEARTBEAT_OK dag_id=${ti.run.dag.dagId} run_id=${ti.run.runId} task_id=${ti.taskId} ` +
               `queue=${ti.queue} hostname=${a.worker?.spec.hostname}`,
           );
-          this.count('HeartbeatSuccess', { Component: 'task' });
+          // The token names its queue, so every worker pool proves it is alive on its own series.
+          this.count('HeartbeatSuccess', { Component: 'task', Queue: ti.queue });
         }
         this.rec(f, t, 'python.py:240', 'INFO', 'Done. Returned value was: None');
         this.rec(f, t, 'taskinstance.py:340', 'INFO', '::group::Post task execution logs');

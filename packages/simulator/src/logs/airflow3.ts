@@ -62,8 +62,8 @@ export class Airflow3Logs implements ClusterLogWriter {
     this.ctx.sink.countLevel(file.component, level);
   }
 
-  private count(name: string, dims: Record<string, string>): void {
-    this.ctx.truth.add(name, dims);
+  private count(name: string, dims: Record<string, string>, n = 1): void {
+    this.ctx.truth.add(name, dims, n);
   }
 
   // ---- scheduler ----
@@ -389,6 +389,8 @@ export class Airflow3Logs implements ClusterLogWriter {
     }
     if (firstWrite && this.ctx.rng.chance(noise.starHeaderRate)) {
       this.ctx.sink.write(f, `*** Found local files:\n***   * /opt/airflow/logs/${a.logRel.replace(/^logs\//, '')}\n`);
+      // Two lines that are neither a record header nor a continuation: UnparsedLines by definition.
+      this.count('UnparsedLines', { Component: 'task' }, 2);
     }
     this.json(
       f,
@@ -446,7 +448,8 @@ export class Airflow3Logs implements ClusterLogWriter {
             'task',
             { chan: 'stdout' },
           );
-          this.count('HeartbeatSuccess', { Component: 'task' });
+          // The token names its queue, so every worker pool proves it is alive on its own series.
+          this.count('HeartbeatSuccess', { Component: 'task', Queue: ti.queue });
         }
         this.json(
           f,

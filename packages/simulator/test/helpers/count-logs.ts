@@ -109,6 +109,8 @@ export function countAirflow2(outDir: string): Counts {
     } else if (rel.startsWith('logs/')) {
       if (ls.length > 0 && !header.test(ls[0]!) && !ls[0]!.startsWith('***'))
         add(c, 'UnparsedLines', { Component: 'task' });
+      // UI `***` lines are neither a header nor a continuation: unparsed.
+      add(c, 'UnparsedLines', { Component: 'task' }, ls.filter((l) => l.startsWith('***')).length);
       for (const l of ls) {
         const m = header.exec(l);
         if (!m) continue;
@@ -117,7 +119,8 @@ export function countAirflow2(outDir: string): Counts {
         if (level === 'WARNING') add(c, 'LogWarnings', { Component: 'task' });
         const s = /Marking task as (\w+)/i.exec(msg);
         if (s) add(c, 'TaskStateMarked', { Component: 'task', State: s[1]!.toUpperCase() });
-        if (/^WINDSOCK_HEARTBEAT_OK /.test(msg)) add(c, 'HeartbeatSuccess', { Component: 'task' });
+        const hb = /^WINDSOCK_HEARTBEAT_OK .*\bqueue=(\S+)/.exec(msg);
+        if (hb) add(c, 'HeartbeatSuccess', { Component: 'task', Queue: hb[1]! });
       }
       add(c, 'Tracebacks', { Component: 'task' }, tracebacks(ls));
     }
@@ -171,14 +174,15 @@ export function countAirflow3(outDir: string): Counts {
     } else if (rel.startsWith('logs/')) {
       for (const [i, l] of ls.entries()) {
         if (!l.startsWith('{')) {
-          if (i === 0 && !l.startsWith('***')) add(c, 'UnparsedLines', { Component: 'task' });
+          if (i === 0 || l.startsWith('***')) add(c, 'UnparsedLines', { Component: 'task' });
           continue;
         }
         const rec = JSON.parse(l) as { level: string; event: string; error_detail?: unknown };
         if (rec.level === 'error' || rec.level === 'critical') add(c, 'LogErrors', { Component: 'task' });
         if (rec.level === 'warning') add(c, 'LogWarnings', { Component: 'task' });
         if (rec.error_detail) add(c, 'Tracebacks', { Component: 'task' });
-        if (rec.event.startsWith('WINDSOCK_HEARTBEAT_OK ')) add(c, 'HeartbeatSuccess', { Component: 'task' });
+        const hb = /^WINDSOCK_HEARTBEAT_OK .*\bqueue=(\S+)/.exec(rec.event);
+        if (hb) add(c, 'HeartbeatSuccess', { Component: 'task', Queue: hb[1]! });
       }
     }
   }
