@@ -1,0 +1,161 @@
+import { type CommandContext, ConfigError, type Logger, UserError, type WindsockCommand } from '@windsock/core';
+import { createSinks, JsonSnapshotSink, Metrics } from '@windsock/metrics';
+import type { Registry } from 'prom-client';
+import { CheckpointStore } from './checkpoint.ts';
+import { type LogMetricsConfig, logMetricsSection } from './config.ts';
+import type { FileInput, StartPosition } from './inputs/file-tailer.ts';
+import { listFiles } from './inputs/once-reader.ts';
+import { countFilesInParallel } from './once-parallel.ts';
+import { LogPipeline } from './pipeline.ts';
+import { toDatums } from './publish.ts';
+import { compileRules } from './rules.ts';
+import { LogMetricsService } from './service.ts';
+
+type Ctx = CommandContext<{ logMetrics: LogMetricsConfig }>;
+
+/** The inputs of a run: the config's plus the files named on the command line. */
+export function inputsOf(cfg: LogMetricsConfig, args: readonly string[], component?: string): FileInput[] {
+  const fromArgs = args.map((path) => ({ path, component, queue: undefined }));
+  const all = [...cfg.inputs, ...fromArgs];
+  if (all.length === 0) {
+    throw new ConfigError(
+      'nothing to read: name files (windsock log-metrics /opt/airflow/logs/scheduler/*.log) or set logMetrics.inputs',
+    );
+  }
+  return all;
+}
+
+function pipelineFor(
+  ctx: Pick<Ctx, 'config' | 'logger'>,
+  inputs: FileInput[],
+  startPosition: StartPosition,
+  checkpoint?: ReturnType<CheckpointStore['load']>,
+): LogPipeline {
+  const cfg = ctx.config.logMetrics;
+  return new LogPipeline({
+    cluster: ctx.config.cluster,
+    inputs,
+    startPosition,
+    checkpoint,
+    rules: compileRules(cfg.rules, cfg.perDag.maxValues),
+    perDag: cfg.perDag,
+    maxLineBytes: cfg.maxLineBytes,
+    rescanIntervalMs: cfg.rescanIntervalMs,
+    idleFinishMs: cfg.idleFinishMs,
+    logger: ctx.logger,
+  });
+}
+
+/**
+ * `--once`: read the inputs to their end (stdin too) and return the JSON snapshot. No checkpoint
+ * is read or written: the same files always give the same numbers.
+ */
+export async function runOnce(
+  ctx: Pick<Ctx, 'config' | 'logger'>,
+  inputs: FileInput[],
+  stdin?: AsyncIterable<Buffer | string>,
+): Promise<string> {
+  const cfg = ctx.config.logMetrics;
+  const threads = cfg.onceThreads === 0 ? undefined : cfg.onceThreads;
+  const pipeline = pipelineFor(ctx, inputs, 'beginning');
+  const files = listFiles(inputs);
+  // Per-thread cardinality guards would each admit their own N values: guarded runs stay on one thread.
+  const guarded = cfg.perDag.enabled || cfg.rules.some((r) => Object.keys(r.dimensions ?? {}).length > 0);
+  const fromWorkers = await countFilesInParallel(
+    pipeline,
+    {
+      cluster: ctx.config.cluster,
+      inputs,
+      maxLineBytes: cfg.maxLineBytes,
+      logger: ctx.logger,
+      threads: guarded ? 1 : threads,
+    },
+    files,
+  );
+  if (pipeline.readsStdin && stdin) await pipeline.drainStream(stdin);
+  const sink = new JsonSnapshotSink({});
+  const metrics = new Metrics({ namespace: ctx.config.metrics.namespace, sinks: [sink] });
+  metrics.write(toDatums(pipeline.counts(), metrics));
+  for (const w of fromWorkers) metrics.write(toDatums(w.series, metrics));
+  pipeline.close();
+  return sink.render();
+}
+
+/** The long-running service, built from the config (sinks, checkpoint store, pipeline). */
+export function buildService(
+  ctx: Pick<Ctx, 'config' | 'logger'> & { registry: Registry },
+  inputs: FileInput[],
+  stdin?: AsyncIterable<Buffer | string>,
+): LogMetricsService {
+  const { config, logger, registry } = ctx;
+  const cfg = config.logMetrics;
+  const store = new CheckpointStore(config.stateDir);
+  store.init();
+  const checkpoint = cfg.startPosition === 'checkpoint' ? store.load() : undefined;
+  const pipeline = pipelineFor(ctx, inputs, cfg.startPosition, checkpoint);
+  const sinks = createSinks({
+    sinks: config.metrics.sinks,
+    logger: logger as unknown as Logger,
+    registry,
+    cloudwatch: {
+      region: config.aws.region,
+      endpoint: config.aws.endpoint,
+      maxBufferedDatums: config.metrics.maxBufferedDatums,
+    },
+    emf: config.metrics.emfPath === '-' ? {} : { path: config.metrics.emfPath },
+  });
+  const metrics = new Metrics({ namespace: config.metrics.namespace, sinks, logger });
+  return new LogMetricsService({
+    pipeline,
+    metrics,
+    store,
+    resumed: checkpoint !== undefined,
+    logger,
+    registry,
+    flushIntervalMs: config.metrics.flushIntervalSeconds * 1000,
+    pollIntervalMs: cfg.pollIntervalMs,
+    stdin,
+  });
+}
+
+/** `windsock log-metrics [files...]`. */
+export const logMetricsCommand: WindsockCommand = {
+  name: 'log-metrics',
+  summary: 'Count Airflow scheduler, Celery worker and task log events and publish them as metrics',
+  arguments: '[files...]',
+  configSection: logMetricsSection,
+  options: [
+    { flags: '--once', description: 'read the files to their end, print the snapshot and exit' },
+    { flags: '--format <format>', description: 'output of --once: json', defaultValue: 'json' },
+    {
+      flags: '--component <name>',
+      description: 'Component dimension of the files named here (default: from the path)',
+    },
+    {
+      flags: '--start-position <where>',
+      description: 'checkpoint, beginning or end',
+      configKey: 'logMetrics.startPosition',
+    },
+    { flags: '--state-dir <dir>', description: 'where the checkpoint is kept', configKey: 'stateDir' },
+    { flags: '--sinks <list>', description: 'cloudwatch,emf,prometheus', configKey: 'metrics.sinks', parse: 'list' },
+    {
+      flags: '--flush-interval <seconds>',
+      description: 'seconds between flushes',
+      configKey: 'metrics.flushIntervalSeconds',
+      parse: 'number',
+    },
+  ],
+  async run(c: CommandContext) {
+    const ctx = c as Ctx;
+    const component = ctx.options.component as string | undefined;
+    const inputs = inputsOf(ctx.config.logMetrics, ctx.args, component);
+    const stdin = inputs.some((i) => i.path === '-') ? (process.stdin as AsyncIterable<Buffer>) : undefined;
+    if (ctx.options.once) {
+      if (ctx.options.format !== 'json')
+        throw new UserError(`--format ${String(ctx.options.format)}: only json is supported`);
+      ctx.stdout.write(await runOnce(ctx, inputs, stdin));
+      return 0;
+    }
+    return ctx.runServices([buildService(ctx, inputs, stdin)]);
+  },
+};
