@@ -174,6 +174,8 @@ describe('log-metrics under SIGKILL and restart', { timeout: 240_000 }, () => {
       if (COUNTERS.every((c) => (t[c] ?? 0) >= truth[c])) break;
       await sleep(200);
     }
+    // SIGTERM before the CLI has installed its handlers would just kill it: wait for the start.
+    for (let i = 0; i < 300 && !life.log.includes('service started'); i++) await sleep(20);
     life.proc.kill('SIGTERM');
     assert.equal(await life.exited, 0);
     assert.deepEqual(inFlight(life.log), {}, 'a clean stop checkpoints its last flush');

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { createLogger, silentLogger } from '@windsock/core';
+import { silentLogger } from '@windsock/core';
 import { type FlushReport, type MetricDatum, type MetricSink, Metrics } from '@windsock/metrics';
 import { CheckpointStore } from '../src/checkpoint.ts';
 import { LogPipeline } from '../src/pipeline.ts';
@@ -55,7 +55,7 @@ function build(dir: string, sink: RecordingSink) {
     idleFinishMs: 60_000, // records end only at the next header or a stop, so a flush can split one
     rescanIntervalMs: 0,
     youngQuietMs: 0,
-    logger: process.env.LM_DEBUG ? createLogger({ name: 't', level: 'debug' }) : silentLogger(),
+    logger: silentLogger(),
   });
   const metrics = new Metrics({ namespace: 'Test', sinks: [sink] });
   const service = new LogMetricsService({

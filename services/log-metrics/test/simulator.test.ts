@@ -73,11 +73,6 @@ function compare(truth: TruthMetric[], got: SnapshotRow[], skip: (key: string) =
   return diffs;
 }
 
-// packages/airflow's grammar and packages/simulator's truth disagree on two line shapes (reported to
-// the lead): an unindented line following a record (`API response:\nError: ...`, a multi-line
-// message) and Airflow UI `***` header lines. The grammar calls both unparsed; the simulator does not.
-const UNPARSED_TASK = 'UnparsedLines {"Component":"task"}';
-
 for (const version of ['2.10', '3'] as const) {
   describe(`simulated Airflow ${version} cluster`, () => {
     const result = simulateAndCount(version, version === '2.10' ? 11 : 12);
@@ -87,14 +82,10 @@ for (const version of ['2.10', '3'] as const) {
       const { truth, snapshot, lines } = await result;
       assert.ok(lines.scheduler > 500 && lines.worker > 100 && lines.task > 1000, JSON.stringify(lines));
       assert.ok(truth.length >= 10, 'the truth names the counters');
-      const diffs = compare(truth, snapshot, (k) => k === UNPARSED_TASK);
-      assert.deepEqual(diffs, []);
-    });
-
-    it('task-log UnparsedLines equals the ground truth', { todo: 'grammar vs simulator disagreement' }, async () => {
-      const { truth, snapshot } = await result;
+      const unparsed = truth.filter((m) => m.name === 'UnparsedLines').reduce((a, m) => a + m.value, 0);
+      assert.ok(unparsed > 0, 'the run wrote lines that must count as unparsed');
       assert.deepEqual(
-        compare(truth, snapshot, (k) => k !== UNPARSED_TASK),
+        compare(truth, snapshot, () => false),
         [],
       );
     });
