@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { freePort, type StackInfo, startRedis, up } from '../stack/index.ts';
 
@@ -48,23 +49,35 @@ export async function createDatabase(prefix = 'ws'): Promise<{ url: string; name
 }
 
 /** A private redis-server of the test's own (so FLUSHALL or a stop affects nobody else). */
-export async function privateRedis(): Promise<{ url: string; port: number; stop: () => void }> {
+export async function privateRedis(): Promise<{ url: string; port: number; stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'ws-redis-'));
   const port = await freePort();
   const pid = await startRedis(dir, port);
   return {
     url: `redis://127.0.0.1:${port}/0`,
     port,
-    stop: () => {
+    stop: async () => {
       try {
         process.kill(pid, 'SIGTERM');
       } catch {
         // already stopped
       }
-      // Redis may still be writing into its folder while it shuts down; retry the removal.
+      // Redis reopens its log file for every line it writes while shutting down: wait until the
+      // process is gone before removing its folder, or the removal races with a fresh log file.
+      for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(25);
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL');
       rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 50 });
     },
   };
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Environment for the AWS SDK to talk to the stack's moto (or another endpoint). */

@@ -33,7 +33,7 @@ async function runOnce(version: '2.10' | '3', seed: number): Promise<{ tree: str
     return { tree: hash.digest('hex'), truth, files: files.length };
   } finally {
     rmSync(outDir, { recursive: true, force: true });
-    redis.stop();
+    await redis.stop();
     await db.drop();
   }
 }

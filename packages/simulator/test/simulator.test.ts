@@ -55,7 +55,7 @@ for (const version of ['2.10', '3'] as const) {
 
     after(async () => {
       await client?.end();
-      redis?.stop();
+      await redis?.stop();
       await db?.drop();
       if (outDir) rmSync(outDir, { recursive: true, force: true });
     });

@@ -43,7 +43,7 @@ before(async () => {
 
 after(async () => {
   try {
-    redis?.stop();
+    await redis?.stop();
   } catch {
     // the helper may race redis' own shutdown when removing its folder
   }

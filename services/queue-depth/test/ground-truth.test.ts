@@ -113,11 +113,7 @@ for (const version of ['2.10', '3'] as const) {
       await metadb?.close();
       await broker?.close();
       await role?.drop();
-      try {
-        redis?.stop();
-      } catch {
-        // the shared helper can race redis' own shutdown while removing its folder
-      }
+      await redis?.stop();
       await db?.drop();
       if (outDir) rmSync(outDir, { recursive: true, force: true });
     });

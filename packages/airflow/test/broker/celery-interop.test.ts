@@ -61,7 +61,7 @@ describe('real Celery and this package agree on the Redis layout', {
   });
   after(async () => {
     redis?.disconnect();
-    server?.stop();
+    await server?.stop();
   });
 
   test('what Celery publishes (Airflow 2.x command, 3.x workload) is counted, parsed and rebuilt byte for byte', async () => {

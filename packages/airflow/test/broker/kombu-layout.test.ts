@@ -76,7 +76,7 @@ describe('queue lengths and unacked messages in a real Redis', () => {
   });
   after(async () => {
     redis?.disconnect();
-    server?.stop();
+    await server?.stop();
   });
 
   test('a queue length sums all four priority lists, honours global_keyprefix, and is 0 for an empty queue', async () => {
