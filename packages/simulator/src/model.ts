@@ -1,31 +1,12 @@
 /** The simulator's in-memory picture of the cluster; the metadb and Redis mirror it at every tick. */
+import { ACTIVE_TASK_STATES, type TaskInstanceState } from '@windsock/airflow';
 import type { DagSpec, TaskSpec, WorkerSpec } from './workload.ts';
 
-/** Airflow TaskInstanceState values (null = "no status"). */
-export type TiStateName =
-  | 'scheduled'
-  | 'queued'
-  | 'running'
-  | 'success'
-  | 'failed'
-  | 'up_for_retry'
-  | 'up_for_reschedule'
-  | 'upstream_failed'
-  | 'skipped'
-  | 'deferred'
-  | 'restarting'
-  | 'removed';
+/** Airflow TaskInstanceState values as the metadb stores them (null = "no status"). */
+export type TiStateName = Exclude<TaskInstanceState, null>;
 
-/** The active states queue-depth reports. */
-export const ACTIVE_STATES = [
-  'scheduled',
-  'queued',
-  'running',
-  'deferred',
-  'up_for_retry',
-  'up_for_reschedule',
-  'restarting',
-] as const;
+/** The active states queue-depth reports: Airflow's own list, so the simulator's truth can't drift from it. */
+export const ACTIVE_STATES = ACTIVE_TASK_STATES;
 
 /** A DAG run. */
 export interface RunModel {

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_POOL_SLOTS, loadAirflowSchema } from '@windsock/airflow';
+import { DEFAULT_POOL_SLOTS, loadAirflowSchema, TERMINAL_TASK_STATES } from '@windsock/airflow';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { commandList, pyStrList } from './airflow-repr.ts';
@@ -63,7 +63,7 @@ export interface SimulatorOptions {
 }
 
 const TICK_US = US;
-const TERMINAL = new Set<TiStateName>(['success', 'failed', 'upstream_failed', 'skipped', 'removed']);
+const TERMINAL = new Set<TiStateName>(TERMINAL_TASK_STATES);
 const HEARTBEAT_US = 5 * US;
 const TASK_QUEUED_TIMEOUT_US = 600 * US;
 
