@@ -66,7 +66,8 @@ describe('CloudWatchSink under faults', () => {
   test('throttling, 503, a reset and a timeout are retried and nothing is lost', async () => {
     const ns = uniqueNamespace('retry');
     const registry = new Registry();
-    const s = sink({ registry });
+    // A timeout long enough that moto on a loaded machine answers the final, unfaulted attempt in time.
+    const s = sink({ registry, requestTimeoutMs: 3000 });
     s.write(counterData(ns, 'Retried', 5, (i) => (i + 1) * 10));
     scriptNext([{ kind: 'throttle' }, { kind: 'status', status: 503 }, { kind: 'reset' }, { kind: 'timeout' }]);
     const before = proxy.requests.length;
