@@ -79,13 +79,17 @@ describe('leader election on a PostgreSQL advisory lock', () => {
     const log = join(mkdtempSync(join(tmpdir(), 'ws-leader-')), 'log');
     const a = contender(db.url, log, 'A');
     procs.push(a);
-    await waitFor('A elected', () => {
-      try {
-        return readLog(log).find((l) => l.id === 'A' && l.what === 'ELECTED');
-      } catch {
-        return undefined;
-      }
-    }, STARTUP_MS);
+    await waitFor(
+      'A elected',
+      () => {
+        try {
+          return readLog(log).find((l) => l.id === 'A' && l.what === 'ELECTED');
+        } catch {
+          return undefined;
+        }
+      },
+      STARTUP_MS,
+    );
     const b = contender(db.url, log, 'B');
     procs.push(b);
     let bOut = false;
@@ -119,13 +123,17 @@ describe('leader election on a PostgreSQL advisory lock', () => {
     const log = join(mkdtempSync(join(tmpdir(), 'ws-leader-')), 'log');
     const c = contender(db.url, log, 'C');
     procs.push(c);
-    await waitFor('C elected', () => {
-      try {
-        return readLog(log).find((l) => l.what === 'ELECTED');
-      } catch {
-        return undefined;
-      }
-    }, STARTUP_MS);
+    await waitFor(
+      'C elected',
+      () => {
+        try {
+          return readLog(log).find((l) => l.what === 'ELECTED');
+        } catch {
+          return undefined;
+        }
+      },
+      STARTUP_MS,
+    );
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
     const cutAt = Date.now();
