@@ -43,7 +43,7 @@ if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
 
 const { info, started } = await up();
 process.stdout.write(
-  `== test stack: PostgreSQL ${info.versions.postgres} (127.0.0.1:${info.pgPort}), Redis ${info.versions.redis} (127.0.0.1:${info.redisPort}), moto ${info.versions.moto} (127.0.0.1:${info.motoPort}), promtool ${info.versions.promtool}${started ? '' : ' [reused]'}\n`,
+  `== test stack: PostgreSQL ${info.versions.postgres} (127.0.0.1:${info.pgPort}), Redis ${info.versions.redis} (127.0.0.1:${info.redisPort}), moto ${info.versions.moto} (127.0.0.1:${info.motoPort}), promtool ${info.versions.promtool}, Docker ${info.versions.docker} (${info.docker.socketPath})${started ? '' : ' [reused]'}\n`,
 );
 
 let staticOk = true;

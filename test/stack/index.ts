@@ -11,6 +11,9 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type DockerInfo, missingDockerPackages, startDocker, stopDocker } from './docker.ts';
+
+export type { DockerInfo } from './docker.ts';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const STACK_DIR = join('/tmp', `windsock-stack-${createHash('sha1').update(REPO_ROOT).digest('hex').slice(0, 10)}`);
@@ -24,7 +27,9 @@ export interface StackInfo {
   redisPort: number;
   motoUrl: string;
   motoPort: number;
-  versions: { postgres: string; redis: string; moto: string; promtool: string };
+  versions: { postgres: string; redis: string; moto: string; promtool: string; docker: string };
+  /** The private Docker engine (socket, image to run). */
+  docker: DockerInfo;
   /** Paths of the server binaries, so tests can start extra private instances. */
   bin: { pgBin: string; redisServer: string; promtool: string };
   dir: string;
@@ -76,6 +81,7 @@ export function ensurePackages(): void {
   if (spawnSync('/usr/bin/python3', ['-c', 'import celery, kombu, redis']).status !== 0) {
     missing.push('python3-celery', 'python3-redis');
   }
+  missing.push(...missingDockerPackages());
   aptInstall(missing);
   const moto = spawnSync('python3', ['-c', 'import moto.server'], { encoding: 'utf8' });
   if (moto.status !== 0) {
@@ -242,7 +248,7 @@ async function reachable(s: State): Promise<boolean> {
   }
 }
 
-function versions(pgBin: string): StackInfo['versions'] {
+function versions(pgBin: string): Omit<StackInfo['versions'], 'docker'> {
   const out = (cmd: string, args: string[]) => spawnSync(cmd, args, { encoding: 'utf8' }).stdout.trim();
   return {
     postgres: out(join(pgBin, 'postgres'), ['--version']).replace(/^postgres \(PostgreSQL\) /, ''),
@@ -252,13 +258,26 @@ function versions(pgBin: string): StackInfo['versions'] {
   };
 }
 
+/** containerd namespace of this checkout's engine (two checkouts' engines must not share one). */
+function dockerNamespace(): string {
+  return `windsock-${STACK_DIR.slice(-10)}`;
+}
+
 /**
  * Make sure the stack runs; returns how to reach it and whether this call started it.
  * Idempotent: a running stack recorded in the state file is reused.
  */
 export async function up(): Promise<{ info: StackInfo; started: boolean }> {
   const existing = readState();
-  if (existing && (await reachable(existing))) return { info: existing, started: false };
+  if (existing && (await reachable(existing))) {
+    // startDocker reuses a running engine; a stack from before the engine joined it gets one.
+    if (missingDockerPackages().length) ensurePackages();
+    const docker = await startDocker(STACK_DIR, dockerNamespace());
+    if (existing.docker?.pid === docker.pid) return { info: existing, started: false };
+    const updated: State = { ...existing, docker, versions: { ...existing.versions, docker: docker.version } };
+    writeFileSync(STATE_FILE, JSON.stringify(updated, null, 2));
+    return { info: updated, started: false };
+  }
   if (existing) await down();
   ensurePackages();
   mkdirSync(STACK_DIR, { recursive: true });
@@ -267,6 +286,7 @@ export async function up(): Promise<{ info: StackInfo; started: boolean }> {
   const [pgPort, redisPort, motoPort] = [await freePort(), await freePort(), await freePort()];
   const pgDir = join(STACK_DIR, 'pg');
   rmSync(pgDir, { recursive: true, force: true });
+  const docker = await startDocker(STACK_DIR, dockerNamespace());
   const state: State = {
     pgPort,
     redisPort,
@@ -274,7 +294,8 @@ export async function up(): Promise<{ info: StackInfo; started: boolean }> {
     pgUrl: `postgresql://postgres@127.0.0.1:${pgPort}/postgres`,
     redisUrl: `redis://127.0.0.1:${redisPort}/0`,
     motoUrl: `http://127.0.0.1:${motoPort}`,
-    versions: versions(pgBin),
+    versions: { ...versions(pgBin), docker: docker.version },
+    docker,
     bin: { pgBin, redisServer: which('redis-server') ?? 'redis-server', promtool: which('promtool') ?? 'promtool' },
     dir: STACK_DIR,
     pids: {},
@@ -291,6 +312,7 @@ export async function down(): Promise<void> {
   const s = readState();
   if (!s) return;
   stopPostgres(join(STACK_DIR, 'pg'));
+  await stopDocker(STACK_DIR);
   for (const pid of [s.pids.redis, s.pids.moto]) {
     if (alive(pid)) {
       try {

@@ -1,0 +1,13 @@
+/** @windsock/docker: the Docker engine as Windsock reads it (client, container log streams). */
+export { createDockerClient, DEFAULT_DOCKER_SOCKET, type DockerClientOptions } from './client.ts';
+export {
+  ContainerLogFollower,
+  type ContainerLogFollowerOptions,
+  type DockerFollowerStatus,
+  DockerFrameDecoder,
+  type DockerLogLine,
+  type DockerLogPosition,
+  type DockerStream,
+  sinceParam,
+  timestampNanos,
+} from './log-stream.ts';
