@@ -1,16 +1,14 @@
 import {
   type AirflowSchemaVersion,
-  countTaskInstancesByPoolAndState,
-  countTaskInstancesByQueueAndState,
   detectAirflowSchemaVersion,
   newestSchedulerHeartbeat,
   type OldestQueuedTask,
-  oldestQueuedTaskByQueue,
   type PoolSlots,
   type PoolStateCount,
-  poolSlots,
   type QueueStateCount,
+  readActiveTaskInstances,
   type SchedulerHeartbeat,
+  summariseActiveTaskInstances,
 } from '@windsock/airflow';
 import { errorMessage, type Logger } from '@windsock/core';
 import pg from 'pg';
@@ -57,6 +55,8 @@ export class MetadbReader {
       query_timeout: opts.statementTimeoutMs + 2000,
       application_name: 'windsock-queue-depth',
       keepAlive: true,
+      // A poll writes its statements without waiting for each answer (see read()).
+      pipeline: true,
     });
     // An idle connection dies when PostgreSQL restarts; the pool drops it and the next poll reconnects.
     this.pool.on('error', (err) => opts.logger.debug({ err: errorMessage(err) }, 'idle metadb connection closed'));
@@ -73,19 +73,28 @@ export class MetadbReader {
     };
     client.on('error', onError);
     try {
-      // One round trip: the transaction mode and its timeout; SET LOCAL ends with the transaction.
-      await client.query(
+      // The pool's connections pipeline: BEGIN and both reads are written at once and answered in
+      // one round trip (COMMIT waits for them, so every read is inside the transaction).
+      // SET LOCAL ends with the transaction.
+      const begun = client.query(
         `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = ${Math.trunc(this.opts.statementTimeoutMs)}`,
       );
-      const schemaVersion = await this.schemaVersion(client);
-      const byQueueAndState = await countTaskInstancesByQueueAndState(client);
-      const byPoolAndState = await countTaskInstancesByPoolAndState(client);
+      let schemaVersion = this.version();
+      if (!schemaVersion) {
+        // First poll (or after an outage): detect the schema inside the transaction, before the reads.
+        await begun;
+        schemaVersion = await this.detectVersion(client);
+      }
       const at = now();
-      const oldestQueued = await oldestQueuedTaskByQueue(client, at);
-      const scheduler = await newestSchedulerHeartbeat(client, at);
-      const pools = await poolSlots(client);
+      // One pass over the active task instances answers queue/state, pool/state, oldest queued and
+      // pool slots; four separate queries would walk the same scattered heap pages four times.
+      const [, active, scheduler] = await Promise.all([
+        begun,
+        readActiveTaskInstances(client),
+        newestSchedulerHeartbeat(client, at),
+      ]);
       await client.query('COMMIT');
-      return { schemaVersion, byQueueAndState, byPoolAndState, oldestQueued, scheduler, pools };
+      return { schemaVersion, scheduler, ...summariseActiveTaskInstances(active, at) };
     } catch (err) {
       broken = err as Error;
       await client.query('ROLLBACK').catch(() => undefined);
@@ -117,9 +126,7 @@ export class MetadbReader {
     await this.pool.end().catch(() => undefined);
   }
 
-  private async schemaVersion(client: pg.PoolClient): Promise<AirflowSchemaVersion> {
-    const fixed = this.version();
-    if (fixed) return fixed;
+  private async detectVersion(client: pg.PoolClient): Promise<AirflowSchemaVersion> {
     this.detected = await detectAirflowSchemaVersion(client);
     return this.detected;
   }

@@ -13,6 +13,16 @@ function ageSeconds(at: Date | null, now: Date): number | null {
   return Math.max(0, (now.getTime() - at.getTime()) / 1000);
 }
 
+/** `slot_pool.slots` as a number: -1 is Airflow's "unlimited", a NULL counts as no slots. */
+function totalSlots(slots: number | null): number {
+  return slots === -1 ? Number.POSITIVE_INFINITY : Number(slots ?? 0);
+}
+
+/** `Pool.slots_stats`'s open slots: total minus the slots of running, queued (and counted deferred) task instances. */
+function openSlots(total: number, running: number, queued: number, countedDeferred: number): number {
+  return total - running - queued - countedDeferred;
+}
+
 function toDate(value: unknown): Date | null {
   if (value === null || value === undefined) return null;
   return value instanceof Date ? value : new Date(String(value));
@@ -194,14 +204,14 @@ export async function poolSlots(client: MetadbClient): Promise<PoolSlots[]> {
     scheduled_slots: number;
   }>(POOL_SLOTS_SQL);
   return rows.map((r) => {
-    const totalSlots = r.total_slots === -1 ? Number.POSITIVE_INFINITY : Number(r.total_slots ?? 0);
+    const total = totalSlots(r.total_slots);
     const running = Number(r.running_slots);
     const queued = Number(r.queued_slots);
     const deferred = Number(r.deferred_slots);
-    const open = totalSlots - running - queued - (r.include_deferred ? deferred : 0);
+    const open = openSlots(total, running, queued, r.include_deferred ? deferred : 0);
     return {
       pool: r.pool,
-      totalSlots,
+      totalSlots: total,
       includeDeferred: r.include_deferred,
       runningSlots: running,
       queuedSlots: queued,
@@ -210,6 +220,165 @@ export async function poolSlots(client: MetadbClient): Promise<PoolSlots[]> {
       openSlots: open,
     };
   });
+}
+
+/**
+ * SQL of {@link readActiveTaskInstances}: one `ti_state` pass over the active rows, grouped by
+ * (queue, pool, state), which is all the four reads above need, and the `slot_pool` definitions
+ * beside them in the same statement (one round trip); `$1` is the list of states.
+ */
+export const ACTIVE_TASK_INSTANCES_SQL = `
+SELECT 'task_instances' AS kind, queue, pool, state, count(*)::int AS count,
+  coalesce(sum(pool_slots), 0)::int AS slots,
+  min(queued_dttm) FILTER (WHERE state = 'queued') AS oldest_queued_at,
+  NULL::int AS total_slots, NULL::boolean AS include_deferred
+FROM task_instance
+WHERE state = ANY($1::varchar[])
+GROUP BY queue, pool, state
+UNION ALL
+SELECT 'slot_pool', NULL, pool, NULL, NULL, NULL, NULL, slots, include_deferred
+FROM slot_pool
+WHERE pool IS NOT NULL`;
+
+/** Active task instances of one (queue, pool, state). */
+export interface ActiveTaskInstanceGroup {
+  queue: string | null;
+  pool: string;
+  state: ActiveTaskState;
+  count: number;
+  /** Summed `pool_slots` of the group. */
+  slots: number;
+  /** Earliest `queued_dttm` of a queued group; null for other states or when no row has one. */
+  oldestQueuedAt: Date | null;
+}
+
+/** A pool as `slot_pool` defines it. */
+export interface PoolDefinition {
+  pool: string;
+  /** `slot_pool.slots`; Infinity for -1 (Airflow's "unlimited"). */
+  totalSlots: number;
+  includeDeferred: boolean;
+}
+
+/** One read of every active task instance (grouped) and of the pools they draw slots from. */
+export interface ActiveTaskInstances {
+  groups: ActiveTaskInstanceGroup[];
+  pools: PoolDefinition[];
+}
+
+/**
+ * Every active task instance in one pass (grouped by queue, pool and state) plus the pool
+ * definitions: what {@link summariseActiveTaskInstances} turns into the four per-question answers.
+ *
+ * @example const summary = summariseActiveTaskInstances(await readActiveTaskInstances(client), now)
+ */
+export async function readActiveTaskInstances(client: MetadbClient): Promise<ActiveTaskInstances> {
+  const { rows } = await client.query<{
+    kind: 'task_instances' | 'slot_pool';
+    queue: string | null;
+    pool: string;
+    state: ActiveTaskState;
+    count: number;
+    slots: number;
+    oldest_queued_at: unknown;
+    total_slots: number | null;
+    include_deferred: boolean;
+  }>(ACTIVE_TASK_INSTANCES_SQL, [[...ACTIVE_TASK_STATES]]);
+  const out: ActiveTaskInstances = { groups: [], pools: [] };
+  for (const r of rows) {
+    if (r.kind === 'slot_pool') {
+      out.pools.push({ pool: r.pool, totalSlots: totalSlots(r.total_slots), includeDeferred: r.include_deferred });
+      continue;
+    }
+    out.groups.push({
+      queue: r.queue,
+      pool: r.pool,
+      state: r.state,
+      count: Number(r.count),
+      slots: Number(r.slots),
+      oldestQueuedAt: toDate(r.oldest_queued_at),
+    });
+  }
+  return out;
+}
+
+/** What the four per-question reads return, derived from one {@link ActiveTaskInstances}. */
+export interface ActiveTaskInstanceSummary {
+  /** As {@link countTaskInstancesByQueueAndState} returns it. */
+  byQueueAndState: QueueStateCount[];
+  /** As {@link countTaskInstancesByPoolAndState} returns it. */
+  byPoolAndState: PoolStateCount[];
+  /** As {@link oldestQueuedTaskByQueue} returns it. */
+  oldestQueued: OldestQueuedTask[];
+  /** As {@link poolSlots} returns it. */
+  pools: PoolSlots[];
+}
+
+/**
+ * Derives from one {@link readActiveTaskInstances} exactly what the four per-question reads return
+ * (rows in no particular order, as from SQL); pure, so it costs no round trip.
+ *
+ * @param now the instant ages are measured at.
+ */
+export function summariseActiveTaskInstances(
+  active: ActiveTaskInstances,
+  now: Date = new Date(),
+): ActiveTaskInstanceSummary {
+  const byQueueAndState = new Map<string, QueueStateCount>();
+  const byPoolAndState = new Map<string, PoolStateCount>();
+  const oldest = new Map<string | null, { at: Date | null; queued: number }>();
+  for (const g of active.groups) {
+    const qs = JSON.stringify([g.queue, g.state]);
+    const q = byQueueAndState.get(qs);
+    if (q) q.count += g.count;
+    else byQueueAndState.set(qs, { queue: g.queue, state: g.state, count: g.count });
+
+    const ps = JSON.stringify([g.pool, g.state]);
+    const p = byPoolAndState.get(ps);
+    if (p) {
+      p.count += g.count;
+      p.slots += g.slots;
+    } else {
+      byPoolAndState.set(ps, { pool: g.pool, state: g.state, count: g.count, slots: g.slots });
+    }
+
+    if (g.state === 'queued') {
+      const o = oldest.get(g.queue) ?? { at: null, queued: 0 };
+      o.queued += g.count;
+      if (g.oldestQueuedAt && (!o.at || g.oldestQueuedAt < o.at)) o.at = g.oldestQueuedAt;
+      oldest.set(g.queue, o);
+    }
+  }
+
+  const slotsOf = (pool: string, state: ActiveTaskState) =>
+    byPoolAndState.get(JSON.stringify([pool, state]))?.slots ?? 0;
+  const pools = active.pools.map((def): PoolSlots => {
+    const running = slotsOf(def.pool, 'running');
+    const queued = slotsOf(def.pool, 'queued');
+    const deferred = slotsOf(def.pool, 'deferred');
+    return {
+      pool: def.pool,
+      totalSlots: def.totalSlots,
+      includeDeferred: def.includeDeferred,
+      runningSlots: running,
+      queuedSlots: queued,
+      deferredSlots: deferred,
+      scheduledSlots: slotsOf(def.pool, 'scheduled'),
+      openSlots: openSlots(def.totalSlots, running, queued, def.includeDeferred ? deferred : 0),
+    };
+  });
+
+  return {
+    byQueueAndState: [...byQueueAndState.values()],
+    byPoolAndState: [...byPoolAndState.values()],
+    oldestQueued: [...oldest].map(([queue, o]) => ({
+      queue,
+      oldestQueuedAt: o.at,
+      ageSeconds: ageSeconds(o.at, now),
+      queued: o.queued,
+    })),
+    pools,
+  };
 }
 
 /**

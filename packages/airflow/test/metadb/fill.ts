@@ -6,7 +6,8 @@
 import type { AirflowSchemaVersion, MetadbClient } from '../../src/index.ts';
 
 export const QUEUES = ['default', 'etl', 'ml', 'reports', 'high_mem'] as const;
-export const POOLS = ['default_pool', 'db_pool', 'api_pool'] as const;
+/** The last pool has no slot_pool row (Airflow lets tasks name a pool that was deleted). */
+export const POOLS = ['default_pool', 'db_pool', 'api_pool', 'retired_pool'] as const;
 export const ACTIVE = ['scheduled', 'queued', 'running', 'deferred', 'up_for_retry', 'up_for_reschedule', 'restarting'];
 /** The terminal state of history row (task t, run r): the same rule the SQL below uses. */
 export const HISTORY_STATES = ['success', 'success', 'success', 'failed', 'skipped', 'upstream_failed'];
@@ -45,17 +46,21 @@ export function activeRows(count: number): ActiveRow[] {
   for (let i = 0; i < count; i++) {
     const state = ACTIVE[i % ACTIVE.length]!;
     const running = state === 'running';
+    const queue = QUEUES[(i * 3) % QUEUES.length]!;
+    // Queued rows without queued_dttm (written by an older scheduler, or by hand): none of high_mem's
+    // have one, half of etl's do, so both "no age at all" and "min ignores the nulls" are exercised.
+    const noQueuedAt = state === 'queued' && (queue === 'high_mem' || (queue === 'etl' && i % 2 === 0));
     rows.push({
       dagId: `active_dag_${i % 7}`,
       runId: `manual__${Math.floor(i / 40)}`,
       taskId: `task_${i}`,
       state,
-      queue: QUEUES[(i * 3) % QUEUES.length]!,
+      queue,
       pool: POOLS[(i >> 1) % POOLS.length]!,
       poolSlots: 1 + (i % 3 === 0 ? 1 : 0),
       hostname: running ? `worker-${i % 4}` : '',
       // queued rows wait from 10 s up to ~count s: the oldest of each queue is known in advance
-      queuedAt: state === 'queued' || running ? new Date(NOW.getTime() - (10 + i) * 1000) : null,
+      queuedAt: (state === 'queued' && !noQueuedAt) || running ? new Date(NOW.getTime() - (10 + i) * 1000) : null,
       heartbeatAt: running ? new Date(NOW.getTime() - (i % 13) * 1000) : null,
       tryNumber: 1 + (i % 2),
     });

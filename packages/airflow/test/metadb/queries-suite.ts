@@ -8,7 +8,10 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { createDatabase } from '../../../../test/helpers/stack.ts';
 import {
+  ACTIVE_TASK_INSTANCES_SQL,
   ACTIVE_TASK_STATES,
+  type ActiveTaskInstanceSummary,
+  type ActiveTaskInstances,
   type AirflowSchemaVersion,
   countTaskInstancesByPoolAndState,
   countTaskInstancesByQueueAndState,
@@ -26,8 +29,10 @@ import {
   PRE_2_3_LOG_TEMPLATE,
   poolSlots,
   RUNNING_TASKS_BY_HOSTNAME_SQL,
+  readActiveTaskInstances,
   runningTasksByHostname,
   SCHEDULER_JOB_TYPE,
+  summariseActiveTaskInstances,
   TASK_INSTANCE_BY_IDENTITY_SQL,
   TASK_INSTANCES_BY_POOL_AND_STATE_SQL,
   TASK_INSTANCES_BY_QUEUE_AND_STATE_SQL,
@@ -60,7 +65,7 @@ function tally<K>(rows: ActiveRow[], key: (r: ActiveRow) => K | undefined, weigh
   return m;
 }
 
-/** Pools of the test: default_pool from `db migrate`, a limited one that counts deferred, an unlimited one. */
+/** Pools of the test: default_pool from `db migrate`, a limited one that counts deferred, an unlimited one (retired_pool has no row). */
 async function insertPools(client: MetadbClient): Promise<void> {
   await client.query(`INSERT INTO slot_pool (pool, slots, description, include_deferred) VALUES
     ('db_pool', 40, 'databases', true), ('api_pool', -1, 'unlimited', false)`);
@@ -72,63 +77,173 @@ const POOL_TOTALS: Record<string, { total: number; includeDeferred: boolean }> =
   api_pool: { total: Number.POSITIVE_INFINITY, includeDeferred: false },
 };
 
-/** Assertions on query results that hold for any database filled with `active` (and any history). */
-async function assertResults(client: MetadbClient, version: AirflowSchemaVersion, active: ActiveRow[]) {
-  const byQueueState = await countTaskInstancesByQueueAndState(client);
-  const expectedQS = tally(active, (r) => [r.queue, r.state]);
+/** The four per-question reads (four passes over the active rows), as the single pass summarises them. */
+async function perQuestionReads(client: MetadbClient): Promise<ActiveTaskInstanceSummary> {
+  return {
+    byQueueAndState: await countTaskInstancesByQueueAndState(client),
+    byPoolAndState: await countTaskInstancesByPoolAndState(client),
+    oldestQueued: await oldestQueuedTaskByQueue(client, NOW),
+    pools: await poolSlots(client),
+  };
+}
+
+/** The same answers from one pass over the active rows plus slot_pool. */
+async function singlePassRead(client: MetadbClient): Promise<ActiveTaskInstanceSummary> {
+  return summariseActiveTaskInstances(await readActiveTaskInstances(client), NOW);
+}
+
+/** A summary with every list in one fixed order (SQL returns groups in any order). */
+function canonical(s: ActiveTaskInstanceSummary): ActiveTaskInstanceSummary {
+  const sorted = <T>(rows: T[]) =>
+    rows
+      .map((r) => [JSON.stringify(r), r] as const)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([, r]) => r);
+  return {
+    byQueueAndState: sorted(s.byQueueAndState),
+    byPoolAndState: sorted(s.byPoolAndState),
+    oldestQueued: sorted(s.oldestQueued),
+    pools: sorted(s.pools),
+  };
+}
+
+/** What any summary of a database filled with `active` must say, computed from the rows in TypeScript. */
+function assertSummary(s: ActiveTaskInstanceSummary, active: ActiveRow[], how: string) {
   assert.deepEqual(
-    new Map(byQueueState.map((r) => [JSON.stringify([r.queue, r.state]), r.count])),
-    expectedQS,
-    'task instances per (queue, state)',
+    new Map(s.byQueueAndState.map((r) => [JSON.stringify([r.queue, r.state]), r.count])),
+    tally(active, (r) => [r.queue, r.state]),
+    `${how}: task instances per (queue, state)`,
   );
 
-  const byPoolState = await countTaskInstancesByPoolAndState(client);
   assert.deepEqual(
-    new Map(byPoolState.map((r) => [JSON.stringify([r.pool, r.state]), r.count])),
+    new Map(s.byPoolAndState.map((r) => [JSON.stringify([r.pool, r.state]), r.count])),
     tally(active, (r) => [r.pool, r.state]),
-    'task instances per (pool, state)',
+    `${how}: task instances per (pool, state)`,
   );
   assert.deepEqual(
-    new Map(byPoolState.map((r) => [JSON.stringify([r.pool, r.state]), r.slots])),
+    new Map(s.byPoolAndState.map((r) => [JSON.stringify([r.pool, r.state]), r.slots])),
     tally(
       active,
       (r) => [r.pool, r.state],
       (r) => r.poolSlots,
     ),
-    'pool slots asked per (pool, state)',
+    `${how}: pool slots asked per (pool, state)`,
   );
 
-  const oldest = await oldestQueuedTaskByQueue(client, NOW);
   const queued = active.filter((r) => r.state === 'queued');
-  const expectedOldest = new Map<string, number>();
+  // null: the queue has queued rows but none with queued_dttm, so no age can be told
+  const expectedOldest = new Map<string, number | null>();
   for (const r of queued) {
-    const age = (NOW.getTime() - r.queuedAt!.getTime()) / 1000;
-    expectedOldest.set(r.queue, Math.max(expectedOldest.get(r.queue) ?? 0, age));
+    const age = r.queuedAt ? (NOW.getTime() - r.queuedAt.getTime()) / 1000 : null;
+    const before = expectedOldest.get(r.queue) ?? null;
+    expectedOldest.set(r.queue, age === null ? before : Math.max(before ?? 0, age));
   }
-  assert.deepEqual(new Map(oldest.map((o) => [o.queue, o.ageSeconds])), expectedOldest, 'oldest queued age per queue');
   assert.deepEqual(
-    new Map(oldest.map((o) => [o.queue, o.queued])),
+    new Map(s.oldestQueued.map((o) => [o.queue, o.ageSeconds])),
+    expectedOldest,
+    `${how}: oldest queued age per queue`,
+  );
+  assert.deepEqual(
+    new Map(s.oldestQueued.map((o) => [o.queue, o.queued])),
     new Map([...tally(queued, (r) => r.queue)].map(([k, v]) => [JSON.parse(k) as string, v])),
+    `${how}: queued task instances per queue`,
   );
 
-  const heartbeat = await newestSchedulerHeartbeat(client, NOW);
-  assert.ok(heartbeat, 'a scheduler heartbeat is found');
-  assert.equal(heartbeat.hostname, 'scheduler-1');
-  assert.equal(heartbeat.ageSeconds, SCHEDULER_AGE_SECONDS);
-
-  const pools = await poolSlots(client);
-  assert.deepEqual(pools.map((p) => p.pool).sort(), Object.keys(POOL_TOTALS).sort());
-  for (const p of pools) {
+  assert.deepEqual(s.pools.map((p) => p.pool).sort(), Object.keys(POOL_TOTALS).sort());
+  for (const p of s.pools) {
     const mine = active.filter((r) => r.pool === p.pool);
-    const sum = (state: string) => mine.filter((r) => r.state === state).reduce((s, r) => s + r.poolSlots, 0);
+    const sum = (state: string) => mine.filter((r) => r.state === state).reduce((n, r) => n + r.poolSlots, 0);
     const { total, includeDeferred } = POOL_TOTALS[p.pool]!;
     const open = total - sum('running') - sum('queued') - (includeDeferred ? sum('deferred') : 0);
-    assert.equal(p.openSlots, open, `open slots of ${p.pool}`);
+    assert.equal(p.totalSlots, total, `${how}: total slots of ${p.pool}`);
+    assert.equal(p.includeDeferred, includeDeferred);
+    assert.equal(p.openSlots, open, `${how}: open slots of ${p.pool}`);
     assert.equal(p.runningSlots, sum('running'));
     assert.equal(p.queuedSlots, sum('queued'));
     assert.equal(p.deferredSlots, sum('deferred'));
     assert.equal(p.scheduledSlots, sum('scheduled'));
   }
+}
+
+/**
+ * The single pass gives exactly what the four queries give on the same database, and the fixture
+ * holds the cases where they could differ, so the comparison means something.
+ */
+async function assertSinglePassMatches(client: MetadbClient) {
+  const four = await perQuestionReads(client);
+  const read = await readActiveTaskInstances(client);
+  assert.deepEqual(canonical(summariseActiveTaskInstances(read, NOW)), canonical(four));
+
+  // the cases are really there
+  assert.ok(four.pools.some((p) => p.includeDeferred && p.deferredSlots > 0 && Number.isFinite(p.openSlots)));
+  assert.ok(four.pools.some((p) => p.totalSlots === Number.POSITIVE_INFINITY && p.openSlots === p.totalSlots));
+  assert.ok(
+    four.oldestQueued.some((o) => o.ageSeconds === null && o.queued > 0),
+    'a queue with no queued_dttm',
+  );
+  assert.ok(
+    four.byPoolAndState.some((r) => !four.pools.some((p) => p.pool === r.pool)),
+    'a pool without slot_pool row',
+  );
+
+  // and a single wrong number anywhere in the pass shows: the comparison can fail
+  const perturbed: [string, (r: ActiveTaskInstances) => void][] = [
+    [
+      'one more queued task in a group',
+      (r) => {
+        r.groups.find((g) => g.state === 'queued')!.count += 1;
+      },
+    ],
+    [
+      'one more deferred slot in the include_deferred pool',
+      (r) => {
+        r.groups.find((g) => g.state === 'deferred' && g.pool === 'db_pool')!.slots += 1;
+      },
+    ],
+    [
+      'the oldest queued_dttm lost',
+      (r) => {
+        const dated = r.groups.filter((g) => g.oldestQueuedAt);
+        dated.sort((a, b) => a.oldestQueuedAt!.getTime() - b.oldestQueuedAt!.getTime());
+        dated[0]!.oldestQueuedAt = null;
+      },
+    ],
+    [
+      'the unlimited pool read as 0 slots',
+      (r) => {
+        r.pools.find((p) => p.pool === 'api_pool')!.totalSlots = 0;
+      },
+    ],
+    [
+      'include_deferred ignored',
+      (r) => {
+        r.pools.find((p) => p.pool === 'db_pool')!.includeDeferred = false;
+      },
+    ],
+  ];
+  for (const [what, change] of perturbed) {
+    const copy: ActiveTaskInstances = {
+      groups: read.groups.map((g) => ({ ...g })),
+      pools: read.pools.map((p) => ({ ...p })),
+    };
+    change(copy);
+    assert.throws(
+      () => assert.deepEqual(canonical(summariseActiveTaskInstances(copy, NOW)), canonical(four)),
+      assert.AssertionError,
+      `the comparison misses: ${what}`,
+    );
+  }
+}
+
+/** Assertions on query results that hold for any database filled with `active` (and any history). */
+async function assertResults(client: MetadbClient, version: AirflowSchemaVersion, active: ActiveRow[]) {
+  assertSummary(await perQuestionReads(client), active, 'four queries');
+  assertSummary(await singlePassRead(client), active, 'single pass');
+
+  const heartbeat = await newestSchedulerHeartbeat(client, NOW);
+  assert.ok(heartbeat, 'a scheduler heartbeat is found');
+  assert.equal(heartbeat.hostname, 'scheduler-1');
+  assert.equal(heartbeat.ageSeconds, SCHEDULER_AGE_SECONDS);
 
   const hosts = await runningTasksByHostname(client, version);
   const running = active.filter((r) => r.state === 'running');
@@ -179,7 +294,12 @@ export function describeQueries(version: AirflowSchemaVersion): void {
       await assertResults(client, version, active);
     });
 
+    test('the single pass over the active rows gives exactly what the four per-question queries give', async () => {
+      await assertSinglePassMatches(client);
+    });
+
     const plans: [string, string, unknown[]][] = [
+      ['single pass over the active rows', ACTIVE_TASK_INSTANCES_SQL, [[...ACTIVE_TASK_STATES]]],
       ['per (queue, state)', TASK_INSTANCES_BY_QUEUE_AND_STATE_SQL, [[...ACTIVE_TASK_STATES]]],
       ['per (pool, state)', TASK_INSTANCES_BY_POOL_AND_STATE_SQL, [[...ACTIVE_TASK_STATES]]],
       ['oldest queued per queue', OLDEST_QUEUED_TASK_BY_QUEUE_SQL, []],
@@ -274,6 +394,7 @@ export function describeQueries(version: AirflowSchemaVersion): void {
       await insertActive(db, version, active);
       await insertSchedulerJobs(db, SCHEDULER_AGE_SECONDS);
       await assertResults(db, version, active);
+      await assertSinglePassMatches(db);
     } finally {
       await db.close();
     }
