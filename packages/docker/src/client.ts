@@ -1,5 +1,8 @@
 import Docker from 'dockerode';
 
+/** A Docker engine client (dockerode). */
+export type DockerClient = Docker;
+
 /** Where the Docker engine listens. */
 export interface DockerClientOptions {
   /** A unix socket path, or a `DOCKER_HOST`-style URL (`unix:///var/run/docker.sock`, `tcp://host:2375`). */

@@ -1,5 +1,5 @@
 /** @windsock/docker: the Docker engine as Windsock reads it (client, container log streams). */
-export { createDockerClient, DEFAULT_DOCKER_SOCKET, type DockerClientOptions } from './client.ts';
+export { createDockerClient, DEFAULT_DOCKER_SOCKET, type DockerClient, type DockerClientOptions } from './client.ts';
 export {
   ContainerLogFollower,
   type ContainerLogFollowerOptions,
