@@ -14,8 +14,10 @@ export interface ShipRecord {
   ino: number;
   /** Bytes of the local file confirmed in S3 (the object is exactly these bytes). */
   size: number;
-  /** Base64 SHA-256 of those bytes (what S3 returned for the object, or its multipart composite). */
+  /** Base64 SHA-256 of those bytes, or with `partSize` their multipart composite (S3's checksum of the object). */
   sha256: string;
+  /** Set when `sha256` is a composite: SHA-256 over the SHA-256 of each `partSize` piece, in order. */
+  partSize?: number;
   etag: string;
   /** The confirmed content was the file at a moment it was considered finished. */
   final: boolean;

@@ -7,11 +7,10 @@ import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
   HeadObjectCommand,
-  PutObjectCommand,
   type S3Client,
   type ServerSideEncryption,
-  UploadPartCommand,
 } from '@aws-sdk/client-s3';
+import { S3Putter } from '@windsock/aws';
 import { backoffMs, failureReason, isRetryable, type RetryPolicy, sleep } from './retry.ts';
 
 /** Server-side encryption and tagging applied to every object written. */
@@ -26,12 +25,18 @@ export interface ObjectOptions {
 /** Where a write may land: only if no object exists, or only over the object with this ETag. */
 export type WriteCondition = { ifNoneMatch: true } | { ifMatch: string } | { unconditional: true };
 
-/** A confirmed write: the object is exactly `size` bytes whose SHA-256 is `sha256`. */
+/**
+ * A confirmed write: the object is exactly `size` bytes whose SHA-256 is `sha256`; for a multipart
+ * upload, `sha256` is the composite S3 keeps (SHA-256 over each `partSize` piece's SHA-256, without
+ * the `-N`), so every byte is hashed once.
+ */
 export interface WriteResult {
   etag: string;
   sha256: string;
   size: number;
   parts: number;
+  /** Set for multipart uploads: the piece size `sha256` is a composite over. */
+  partSize?: number;
   attempts: number;
 }
 
@@ -67,40 +72,79 @@ export interface ObjectWriterOptions {
   multipartMemoryBytes?: number;
 }
 
-/** A byte budget shared by all multipart uploads: bounds the part buffers held in memory at once. */
-class MemoryBudget {
-  private used = 0;
-  private readonly waiting: { bytes: number; resolve: () => void }[] = [];
+/**
+ * The part buffers of all multipart uploads, within one byte budget: a buffer is lent for a part
+ * and kept for the next one when returned, so parts reuse the same memory instead of leaving a
+ * new 8 MiB buffer per part to the garbage collector. Lent and kept buffers together stay within
+ * the budget (a part larger than the whole budget runs alone); kept ones are dropped once no
+ * multipart upload has needed them for a few seconds.
+ */
+class PartBuffers {
+  private lentBytes = 0;
+  private kept: Buffer[] = [];
+  private dropTimer: NodeJS.Timeout | undefined;
+  private readonly waiting: { bytes: number; resolve: (buf: Buffer) => void }[] = [];
 
   constructor(private readonly maxBytes: number) {}
 
-  /** Waits until `bytes` fit (a part larger than the whole budget runs alone), then returns its release. */
-  async acquire(bytes: number): Promise<() => void> {
-    if (!this.fits(bytes) || this.waiting.length > 0) {
-      await new Promise<void>((resolve) => this.waiting.push({ bytes, resolve }));
-    } else {
-      this.used += bytes;
-    }
+  /** Waits until `bytes` fit, then lends a buffer of that length; `release` returns it. */
+  async acquire(bytes: number): Promise<{ buf: Buffer; release: () => void }> {
+    const whole =
+      (this.waiting.length === 0 ? this.take(bytes) : undefined) ??
+      (await new Promise<Buffer>((resolve) => this.waiting.push({ bytes, resolve })));
     let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.used -= bytes;
-      while (this.waiting.length > 0 && this.fits(this.waiting[0]!.bytes)) {
-        const w = this.waiting.shift()!;
-        this.used += w.bytes;
-        w.resolve();
-      }
+    return {
+      buf: whole.length === bytes ? whole : whole.subarray(0, bytes),
+      release: () => {
+        if (released) return;
+        released = true;
+        this.lentBytes -= whole.length;
+        this.kept.push(whole);
+        while (this.waiting.length > 0) {
+          const buf = this.take(this.waiting[0]!.bytes);
+          if (!buf) break;
+          this.waiting.shift()!.resolve(buf);
+        }
+        if (this.lentBytes === 0 && !this.dropTimer) {
+          this.dropTimer = setTimeout(() => {
+            this.dropTimer = undefined;
+            if (this.lentBytes === 0) this.kept = [];
+          }, 5000).unref();
+        }
+      },
     };
   }
 
-  private fits(bytes: number): boolean {
-    return this.used === 0 || this.used + bytes <= this.maxBytes;
+  /** A kept buffer that fits `bytes` (at most twice as large), or a new one once there is room; else undefined. */
+  private take(bytes: number): Buffer | undefined {
+    const i = this.kept.findIndex((b) => b.length >= bytes && b.length <= 2 * bytes);
+    let buf: Buffer | undefined;
+    if (i >= 0) {
+      buf = this.kept.splice(i, 1)[0]!;
+    } else {
+      // Kept buffers of other sizes give way to the new one.
+      while (this.kept.length > 0 && this.lentBytes + this.keptBytes() + bytes > this.maxBytes) this.kept.shift();
+      if (this.lentBytes > 0 && this.lentBytes + this.keptBytes() + bytes > this.maxBytes) return undefined;
+      buf = Buffer.allocUnsafe(bytes);
+    }
+    this.lentBytes += buf.length;
+    return buf;
+  }
+
+  private keptBytes(): number {
+    let n = 0;
+    for (const b of this.kept) n += b.length;
+    return n;
   }
 }
 
 const MIN_PART = 5 * 1024 * 1024;
 const MAX_PARTS = 10_000;
+
+/** The part size of a multipart upload of `size` bytes: the configured one, grown to stay within S3's limits. */
+function multipartPartSize(size: number, configuredBytes: number): number {
+  return Math.max(MIN_PART, configuredBytes, Math.ceil(size / MAX_PARTS));
+}
 
 /**
  * Writes the first `size` bytes of a local file to one S3 key, conditionally, with SHA-256
@@ -108,10 +152,13 @@ const MAX_PARTS = 10_000;
  * throttling/5xx/timeouts/resets with full-jitter backoff.
  */
 export class ObjectWriter {
-  private readonly budget: MemoryBudget;
+  private readonly buffers: PartBuffers;
+  /** PutObject and UploadPart without the SDK's per-request middleware (most of the CPU per small file). */
+  private readonly putter: S3Putter;
 
   constructor(private readonly o: ObjectWriterOptions) {
-    this.budget = new MemoryBudget(o.multipartMemoryBytes ?? 64 * 1024 * 1024);
+    this.buffers = new PartBuffers(o.multipartMemoryBytes ?? 64 * 1024 * 1024);
+    this.putter = new S3Putter(o.s3);
   }
 
   /** Uploads `path[0, size)` to `bucket/key`; throws {@link PreconditionFailedError} when the condition fails. */
@@ -133,18 +180,16 @@ export class ObjectWriter {
     const sha256 = createHash('sha256').update(body).digest('base64');
     return this.retrying(signal, async (attempt) => {
       try {
-        const out = await this.o.s3.send(
-          new PutObjectCommand({
+        const out = await this.putter.putObject(
+          {
             Bucket: bucket,
             Key: key,
             Body: body,
-            ContentLength: size,
-            ChecksumAlgorithm: 'SHA256',
             ChecksumSHA256: sha256,
             ...this.objectParams(),
             ...conditionParams(condition),
-          }),
-          { abortSignal: signal },
+          },
+          signal ? { abortSignal: signal } : {},
         );
         if (out.ChecksumSHA256 !== undefined && out.ChecksumSHA256 !== sha256) {
           throw new IntegrityError(`S3 stored checksum ${out.ChecksumSHA256}, sent ${sha256}`, out.ETag);
@@ -170,7 +215,7 @@ export class ObjectWriter {
     attempt: number,
     expect?: FileIdentity,
   ): Promise<WriteResult> {
-    const partSize = Math.max(MIN_PART, this.o.partSizeBytes, Math.ceil(size / MAX_PARTS));
+    const partSize = multipartPartSize(size, this.o.partSizeBytes);
     const created = await this.o.s3.send(
       new CreateMultipartUploadCommand({
         Bucket: bucket,
@@ -180,7 +225,6 @@ export class ObjectWriter {
       }),
     );
     const uploadId = created.UploadId!;
-    const whole = createHash('sha256');
     const digests: Buffer[] = [];
     const parts: { PartNumber: number; ETag: string; ChecksumSHA256: string }[] = [];
     const fh = await open(path, 'r');
@@ -197,20 +241,18 @@ export class ObjectWriter {
     let failure: { err: unknown } | undefined;
     const partsInFlight = Math.max(1, this.o.partsInFlight ?? 4);
     try {
-      // Parts are read in order (the whole-file SHA-256 needs them in order) and sent in parallel,
-      // each holding its buffer from the shared budget until S3 has answered for it.
+      // Parts are read in order and sent in parallel, each holding its buffer from the shared budget
+      // until S3 has answered for it. Each part is hashed once: its SHA-256 is the part's checksum,
+      // its signed payload hash, and a term of the composite the journal keeps for the whole object.
       for (let offset = 0, n = 1; offset < size && !failure; offset += partSize, n++) {
         const len = Math.min(partSize, size - offset);
-        const release = await this.budget.acquire(len);
-        let buf: Buffer;
+        const { buf, release } = await this.buffers.acquire(len);
         try {
-          buf = Buffer.allocUnsafe(len);
           await readFully(fh, buf, offset);
         } catch (err) {
           release();
           throw err;
         }
-        whole.update(buf);
         const digest = createHash('sha256').update(buf).digest();
         const sum = digest.toString('base64');
         const partNumber = n;
@@ -237,8 +279,8 @@ export class ObjectWriter {
       }
       await Promise.all(inFlight);
       if (failure) throw failure.err;
-      const composite = `${createHash('sha256').update(Buffer.concat(digests)).digest('base64')}-${parts.length}`;
-      const sha256 = whole.digest('base64');
+      const sha256 = createHash('sha256').update(Buffer.concat(digests)).digest('base64');
+      const composite = `${sha256}-${parts.length}`;
       let done: { ETag?: string; ChecksumSHA256?: string };
       try {
         done = await this.o.s3.send(
@@ -253,14 +295,14 @@ export class ObjectWriter {
       } catch (err) {
         if (isPrecondition(err) && attempt > 0) {
           const landed = await this.headIfSame(bucket, key, composite, size);
-          if (landed) return { etag: landed, sha256, size, parts: parts.length, attempts: attempt + 1 };
+          if (landed) return { etag: landed, sha256, size, parts: parts.length, partSize, attempts: attempt + 1 };
         }
         throw err;
       }
       if (done.ChecksumSHA256 !== undefined && stripPartCount(done.ChecksumSHA256) !== stripPartCount(composite)) {
         throw new IntegrityError(`S3 composite checksum ${done.ChecksumSHA256}, expected ${composite}`, done.ETag);
       }
-      return { etag: done.ETag ?? '', sha256, size, parts: parts.length, attempts: attempt + 1 };
+      return { etag: done.ETag ?? '', sha256, size, parts: parts.length, partSize, attempts: attempt + 1 };
     } catch (err) {
       await Promise.allSettled(inFlight);
       // Parts of a failed upload cost storage until aborted.
@@ -277,18 +319,14 @@ export class ObjectWriter {
     // Parts retry on their own so one reset does not restart a 100 MB upload.
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.o.s3.send(
-          new UploadPartCommand({
-            Bucket: bucket,
-            Key: key,
-            UploadId: uploadId,
-            PartNumber: n,
-            Body: body,
-            ContentLength: body.length,
-            ChecksumAlgorithm: 'SHA256',
-            ChecksumSHA256: sum,
-          }),
-        );
+        return await this.putter.uploadPart({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumber: n,
+          Body: body,
+          ChecksumSHA256: sum,
+        });
       } catch (err) {
         if (!isRetryable(err) || attempt + 1 >= this.o.retry.attempts) throw err;
         this.o.onRetry?.(failureReason(err), err);
@@ -440,6 +478,46 @@ function readRangeSync(path: string, offset: number, length: number, expect?: Fi
     return buf;
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * The digest a journal record keeps for `path[0, size)`: its SHA-256, or with `partSize` the
+ * multipart composite (SHA-256 over each piece's SHA-256). Reads at most 8 MiB at a time.
+ */
+export async function prefixDigest(path: string, size: number, partSize?: number): Promise<string> {
+  if (!partSize && size <= SYNC_READ_MAX_BYTES) {
+    return createHash('sha256')
+      .update(readRangeSync(path, 0, size))
+      .digest('base64');
+  }
+  const fh = await open(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(Math.min(size, 8 * 1024 * 1024));
+    const whole = createHash('sha256');
+    const digests: Buffer[] = [];
+    let part = createHash('sha256');
+    let inPart = 0;
+    for (let offset = 0; offset < size; ) {
+      const len = Math.min(chunk.length, size - offset, partSize ? partSize - inPart : size);
+      const view = chunk.subarray(0, len);
+      await readFully(fh, view, offset);
+      offset += len;
+      if (!partSize) {
+        whole.update(view);
+        continue;
+      }
+      part.update(view);
+      inPart += len;
+      if (inPart === partSize || offset === size) {
+        digests.push(part.digest());
+        part = createHash('sha256');
+        inPart = 0;
+      }
+    }
+    return partSize ? createHash('sha256').update(Buffer.concat(digests)).digest('base64') : whole.digest('base64');
+  } finally {
+    await fh.close();
   }
 }
 

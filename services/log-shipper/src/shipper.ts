@@ -14,6 +14,7 @@ import {
   isPrecondition,
   type ObjectOptions,
   ObjectWriter,
+  prefixDigest,
   readRange,
   type WriteCondition,
 } from './object-writer.ts';
@@ -470,8 +471,7 @@ export class LogShipper {
 
   private async prefixMatches(path: string, rec: ShipRecord): Promise<boolean> {
     try {
-      const buf = await readRange(path, 0, rec.size);
-      return createHash('sha256').update(buf).digest('base64') === rec.sha256;
+      return (await prefixDigest(path, rec.size, rec.partSize)) === rec.sha256;
     } catch {
       return false;
     }
@@ -586,7 +586,9 @@ export class LogShipper {
     for (const f of this.files.values()) {
       if (f.gone || f.inFlight || f.moved) continue;
       const settled = f.confirmed?.final === true && f.confirmed.size === f.size && f.watchUntil <= now;
-      if (f.dirty || (!settled && now - f.lastStatAt >= this.o.activePollMs)) {
+      // A queued file is not polled: its upload reads it anyway, and polling is resumed once it is done.
+      // (In a backlog of N queued files, polling them cost N stats a second for nothing.)
+      if (f.dirty || (!settled && !f.queued && now - f.lastStatAt >= this.o.activePollMs)) {
         f.lastStatAt = now;
         void this.observe(f.path, f.source);
       } else if (!f.queued && f.dueAt > 0 && f.dueAt <= now) {
@@ -694,6 +696,7 @@ export class LogShipper {
             ino: f.ino,
             size,
             sha256: res.sha256,
+            ...(res.partSize ? { partSize: res.partSize } : {}),
             etag: res.etag,
             final,
             confirmedAt,

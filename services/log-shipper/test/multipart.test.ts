@@ -2,17 +2,21 @@
  * Large logs go up in parts, several at once, within a memory budget shared by all uploads: the
  * object equals the file, S3's composite checksum has one digest per part, a throttled part is
  * retried on its own, and the parts in flight never exceed min(partsInFlight, budget / partSize).
- * Concurrency is observed on the real requests (a middleware on the S3 client that counts UploadPart
- * calls between send and answer), through a fault-injecting proxy in front of moto.
+ * Concurrency is observed on the real requests (a wrapper around the S3 client's HTTP handler that
+ * counts part requests between send and answer), through a fault-injecting proxy in front of moto.
+ * The journal keeps a multipart object's composite checksum, and a restart checks the file against it.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { startFaultProxy } from '../../../test/helpers/faultproxy.ts';
 import { testStack } from '../../../test/helpers/stack.ts';
+import { ShipJournal } from '../src/journal.ts';
+import { noShipperMetrics } from '../src/metrics.ts';
+import { LogShipper } from '../src/shipper.ts';
 import { getObject, shipperFixture, startShipper, testShipperOptions, waitFor } from './helpers/harness.ts';
 
 const MIB = 1024 * 1024;
@@ -44,18 +48,20 @@ for (const c of [
     });
     let inFlight = 0;
     let maxInFlight = 0;
-    fx.s3.middlewareStack.add(
-      (next, context) => async (args) => {
-        if (context.commandName !== 'UploadPartCommand') return next(args);
-        maxInFlight = Math.max(maxInFlight, ++inFlight);
-        try {
-          return await next(args);
-        } finally {
-          inFlight--;
-        }
-      },
-      { step: 'finalizeRequest', name: 'countPartsInFlight' },
-    );
+    // Counted at the client's HTTP handler, which every request goes through (parts are sent without the SDK's middleware).
+    const transport = fx.s3.config.requestHandler as unknown as {
+      handle(request: { query?: Record<string, unknown> }, options?: unknown): Promise<unknown>;
+    };
+    const handle = transport.handle.bind(transport);
+    transport.handle = async (request, options) => {
+      if (request.query?.partNumber === undefined) return handle(request, options);
+      maxInFlight = Math.max(maxInFlight, ++inFlight);
+      try {
+        return await handle(request, options);
+      } finally {
+        inFlight--;
+      }
+    };
     const rel = 'dag_id=big/run_id=r/task_id=huge/attempt=1.log';
     const path = join(fx.base, rel);
     mkdirSync(dirname(path), { recursive: true });
@@ -110,3 +116,55 @@ for (const c of [
     }
   });
 }
+
+test('a multipart record keeps the composite checksum: a restart trusts it while the parts are unchanged, not after a byte changed', async () => {
+  const fx = await shipperFixture('multipart-restart');
+  const rel = 'dag_id=big/run_id=r/task_id=restart/attempt=1.log';
+  const key = `logs/${rel}`;
+  const path = join(fx.base, rel);
+  mkdirSync(dirname(path), { recursive: true });
+  const content = bigLog(12 * MIB, 'restart');
+  writeFileSync(path, content);
+  const uploads: string[] = [];
+  const reconciled: string[] = [];
+  const opts = testShipperOptions(fx, {
+    multipartThresholdBytes: 6 * MIB,
+    partSizeBytes: 5 * MIB,
+    metrics: { ...noShipperMetrics, reconciled: (kind) => reconciled.push(kind) },
+    onUploaded: (e) => uploads.push(e.key),
+  });
+  const more = (n: number) => `[2025-01-01T00:10:00.000+0000] {bash.py:1} INFO - after the end ${n}\n`;
+  try {
+    assert.deepEqual((await new LogShipper(opts).runOnce()).failed, []);
+    const journal = new ShipJournal(join(fx.state, 'log-shipper.journal'));
+    await journal.open();
+    const record = journal.get(`path:${path}`)!;
+    journal.close();
+    assert.equal(record.partSize, 5 * MIB);
+    const head = await fx.s3.send(new HeadObjectCommand({ Bucket: fx.bucket, Key: key, ChecksumMode: 'ENABLED' }));
+    assert.equal(record.sha256, (head.ChecksumSHA256 ?? '').replace(/-\d+$/, ''), "the record keeps S3's composite");
+
+    // The file grew, its first 12 MiB unchanged: the record is trusted (no conflict to reconcile) and
+    // the grown file is written over our own object.
+    appendFileSync(path, more(1));
+    assert.deepEqual((await new LogShipper(opts).runOnce()).failed, []);
+    assert.deepEqual(uploads, [key, key]);
+    assert.deepEqual(reconciled, [], 'the restart trusted the record');
+    const grown = readFileSync(path);
+    assert.ok((await getObject(fx.s3, fx.bucket, key))?.equals(grown));
+
+    // One byte changed in the second part, and the file grew: the record is not trusted, and the
+    // object (no longer a prefix of the file) is kept while the new content goes beside it.
+    const changed = Buffer.concat([grown, Buffer.from(more(2))]);
+    changed[7 * MIB] = changed[7 * MIB] === 0x41 ? 0x42 : 0x41;
+    writeFileSync(path, changed);
+    assert.deepEqual((await new LogShipper(opts).runOnce()).failed, []);
+    assert.deepEqual(reconciled, ['foreign']);
+    assert.equal(uploads.length, 3);
+    assert.notEqual(uploads[2], key, 'shipped beside the object');
+    assert.ok((await getObject(fx.s3, fx.bucket, key))?.equals(grown), 'the object is untouched');
+    assert.ok((await getObject(fx.s3, fx.bucket, uploads[2]!))?.equals(changed), 'the new content is beside it');
+  } finally {
+    fx.cleanup();
+  }
+});
