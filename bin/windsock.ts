@@ -1,11 +1,32 @@
-// The `windsock` CLI: core's runner plus every service's commands. Only registration lives here.
-import { runCli, type WindsockCommand } from '@windsock/core';
+// The `windsock` CLI: core's runner plus every package's commands. Only registration lives here:
+// a command's code is loaded when it runs (see CommandRegistration), so no command pays for
+// another's dependencies.
+import { type CommandRegistration, runCli, type WindsockCommand } from '@windsock/core';
 import { commands as logMetrics } from '@windsock/log-metrics';
 import { commands as logShipper } from '@windsock/log-shipper';
 import { commands as queueDepth } from '@windsock/queue-depth';
-import { demoCommand, simulateCommand } from '@windsock/simulator';
 import pkg from '../package.json' with { type: 'json' };
 
-const commands: WindsockCommand[] = [...logMetrics, ...queueDepth, ...logShipper, simulateCommand, demoCommand];
+/** The simulator's commands; its package (PGlite, pg, ioredis) is imported only when one of them runs. */
+const simulator: CommandRegistration[] = [
+  {
+    name: 'simulate',
+    summary: 'Run a simulated Airflow cluster: metadb, Celery broker and logs, with ground truth',
+    load: async () => (await import('@windsock/simulator')).simulateCommand,
+  },
+  {
+    name: 'demo',
+    summary:
+      'Run a simulated Airflow cluster on an embedded PostgreSQL and show what Windsock reports, next to the truth',
+    load: async () => (await import('@windsock/simulator')).demoCommand,
+  },
+];
+
+const commands: Array<WindsockCommand | CommandRegistration> = [
+  ...logMetrics,
+  ...queueDepth,
+  ...logShipper,
+  ...simulator,
+];
 
 process.exitCode = await runCli({ version: pkg.version, commands });

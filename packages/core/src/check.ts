@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { UserError } from './errors.ts';
 import { scrub } from './redact.ts';
 
@@ -7,6 +6,8 @@ import { scrub } from './redact.ts';
  * URL, what failed and what to check. Used by `windsock config check` and at service start-up.
  */
 export async function checkDatabase(url: string, timeoutMs = 5000): Promise<{ serverVersion: string }> {
+  // pg is loaded on use: most commands never talk to the metadb.
+  const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });
   client.on('error', () => undefined);
   try {

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { Registry } from 'prom-client';
 import { checkDatabase } from './check.ts';
-import type { CommandContext, CommandOption, WindsockCommand } from './command.ts';
+import type { CommandContext, CommandOption, CommandRegistration, WindsockCommand } from './command.ts';
 import { configLeaves, loadConfig } from './config/load.ts';
 import { effectiveConfig, renderEffectiveConfig } from './config/print.ts';
 import { renderReference, spliceReference } from './config/reference.ts';
@@ -14,7 +14,8 @@ import { createLogger } from './logger.ts';
 /** Options of {@link runCli}. */
 export interface RunCliOptions {
   version: string;
-  commands: WindsockCommand[];
+  /** Loaded commands, or registrations whose code is loaded only when they are run. */
+  commands: ReadonlyArray<WindsockCommand | CommandRegistration>;
   argv?: string[];
   env?: NodeJS.ProcessEnv;
   stdout?: NodeJS.WritableStream;
@@ -37,15 +38,53 @@ function parseOption(o: CommandOption, v: unknown): unknown {
   return v;
 }
 
+function isRegistration(c: WindsockCommand | CommandRegistration): c is CommandRegistration {
+  return typeof (c as CommandRegistration).load === 'function';
+}
+
+/**
+ * The registration that `args` (argv after the script) runs or asks help for: the one whose name's
+ * words lead the arguments (`help <name>` too). Commander dispatches to a subcommand only when it
+ * is the first argument, so no option can come before it.
+ */
+function invokedRegistration(
+  commands: ReadonlyArray<WindsockCommand | CommandRegistration>,
+  args: readonly string[],
+): CommandRegistration | undefined {
+  const words = args[0] === 'help' ? args.slice(1) : args;
+  let best: CommandRegistration | undefined;
+  for (const c of commands) {
+    if (!isRegistration(c)) continue;
+    const parts = c.name.split(' ');
+    if (parts.every((w, i) => words[i] === w) && parts.length > (best?.name.split(' ').length ?? 0)) best = c;
+  }
+  return best;
+}
+
+async function load(reg: CommandRegistration): Promise<WindsockCommand> {
+  const cmd = await reg.load();
+  for (const [what, ok] of [
+    ['name', cmd.name === reg.name],
+    ['summary', cmd.summary === reg.summary],
+    ['arguments', cmd.arguments === reg.arguments],
+    ['config section', cmd.configSection === undefined || cmd.configSection === reg.configSection],
+  ] as const) {
+    if (!ok) throw new Error(`internal: the registration of '${reg.name}' does not match its command's ${what}`);
+  }
+  return cmd;
+}
+
 /**
  * The `windsock` CLI: registers every command, loads the one config (sections of all commands), and
- * turns a `UserError` into one line on stderr and an exit code instead of a stack trace.
+ * turns a `UserError` into one line on stderr and an exit code instead of a stack trace. Of the
+ * commands given as registrations only the one being run is loaded.
  * Resolves with the process exit code.
  */
 export async function runCli(opts: RunCliOptions): Promise<number> {
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
   const env = opts.env ?? process.env;
+  const argv = opts.argv ?? process.argv;
   const sections: ConfigSection[] = opts.commands.flatMap((c) => (c.configSection ? [c.configSection] : []));
   const program = new Command('windsock')
     .description('Observability and autoscaling sidecars for Apache Airflow (CeleryExecutor) on AWS ECS')
@@ -55,14 +94,16 @@ export async function runCli(opts: RunCliOptions): Promise<number> {
     .showHelpAfterError('(run with --help for usage)');
 
   let exitCode = 0;
-  const all = [...builtinCommands(sections), ...opts.commands];
-  for (const cmd of all) {
-    const parts = cmd.name.split(' ');
+  const subcommand = (name: string, summary: string): Command => {
+    const parts = name.split(' ');
     let parent = program;
     for (const p of parts.slice(0, -1)) {
       parent = parent.commands.find((c) => c.name() === p) ?? parent.command(p).description(`${p} commands`);
     }
-    const sub = parent.command(parts[parts.length - 1] as string).description(cmd.summary);
+    return parent.command(parts[parts.length - 1] as string).description(summary);
+  };
+  const register = (cmd: WindsockCommand): void => {
+    const sub = subcommand(cmd.name, cmd.summary);
     if (cmd.arguments) sub.arguments(cmd.arguments);
     for (const o of [...COMMON, ...(cmd.options ?? [])]) {
       const opt = new Option(o.flags, o.description);
@@ -104,10 +145,25 @@ export async function runCli(opts: RunCliOptions): Promise<number> {
       };
       exitCode = (await cmd.run(ctx)) ?? 0;
     });
-  }
+  };
+  /** A command not being run: only what the command list of `windsock --help` shows. */
+  const registerUnloaded = (reg: CommandRegistration): void => {
+    const sub = subcommand(reg.name, reg.summary);
+    if (reg.arguments) sub.arguments(reg.arguments);
+    for (const o of COMMON) sub.addOption(new Option(o.flags, o.description));
+    sub.action(() => {
+      throw new Error(`internal: '${reg.name}' was run without being loaded`);
+    });
+  };
 
   try {
-    await program.parseAsync(opts.argv ?? process.argv);
+    const invoked = invokedRegistration(opts.commands, argv.slice(2));
+    for (const cmd of [...builtinCommands(sections), ...opts.commands]) {
+      if (!isRegistration(cmd)) register(cmd);
+      else if (cmd === invoked) register(await load(cmd));
+      else registerUnloaded(cmd);
+    }
+    await program.parseAsync(argv);
     return exitCode;
   } catch (err) {
     if (err instanceof CommanderError) {

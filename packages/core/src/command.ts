@@ -49,3 +49,26 @@ export interface WindsockCommand {
   /** Returns the exit code (default 0). */
   run(ctx: CommandContext): Promise<number | undefined>;
 }
+
+/**
+ * A command registered without loading its code: what `windsock --help` and the one config schema
+ * need, plus `load` for the rest. The CLI calls `load` only for the command being run (or whose
+ * help is asked for), so one command's dependencies (database drivers, AWS SDK clients, PGlite)
+ * cost the others nothing. Declare it in a module that imports no more than the config section.
+ *
+ * @example
+ * export const commands: CommandRegistration[] = [{
+ *   name: 'queue-depth', summary: 'publish queue depth', configSection: queueDepthSection,
+ *   load: async () => (await import('./command.ts')).queueDepthCommand,
+ * }];
+ */
+export interface CommandRegistration {
+  name: string;
+  /** The line in `windsock --help`; the loaded command's own summary must be the same. */
+  summary: string;
+  /** As the loaded command's: shown in `windsock --help` before anything is loaded. */
+  arguments?: string;
+  configSection?: ConfigSection;
+  /** The whole command (options, run); its name must be this registration's. */
+  load(): Promise<WindsockCommand>;
+}

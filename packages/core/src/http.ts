@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.ts';
 import { scrubDeep } from './redact.ts';
@@ -43,46 +43,51 @@ export interface ExtraRoute {
  * await srv.listen();
  */
 export class StatusServer {
-  private readonly app: FastifyInstance;
+  private app?: FastifyInstance;
+  private readonly routes: ExtraRoute[] = [];
   private address = '';
 
-  constructor(private readonly opts: StatusServerOptions) {
-    this.app = Fastify({ logger: false });
-    const { provider, registry } = opts;
-    this.app.get('/healthz', async () => ({ status: 'ok' }));
-    this.app.get('/readyz', async (_req, reply) => {
+  constructor(private readonly opts: StatusServerOptions) {}
+
+  /** Add a route; call before {@link listen}. */
+  route(r: ExtraRoute): void {
+    this.routes.push(r);
+  }
+
+  /** Start listening; returns the bound `host:port`. */
+  async listen(): Promise<string> {
+    // Fastify is loaded here, not at import: commands that serve no HTTP (`--once`) never pay for it.
+    const { default: Fastify } = await import('fastify');
+    const app = Fastify({ logger: false });
+    this.app = app;
+    const { provider, registry, token } = this.opts;
+    app.get('/healthz', async () => ({ status: 'ok' }));
+    app.get('/readyz', async (_req, reply) => {
       if (provider.stopping()) return reply.code(503).send({ ready: false, reason: 'shutting down' });
       const checks = await provider.readiness();
       const ready = Object.values(checks).every((c) => c === true);
       return reply.code(ready ? 200 : 503).send(scrubDeep({ ready, checks }));
     });
-    this.app.get('/metrics', async (_req, reply) => {
+    app.get('/metrics', async (_req, reply) => {
       reply.header('content-type', registry.contentType);
       return registry.metrics();
     });
-    this.app.get('/status', async () => scrubDeep(provider.status()));
-  }
-
-  /** Add a route; call before {@link listen}. */
-  route(r: ExtraRoute): void {
-    const token = this.opts.token;
-    this.app.route({
-      method: r.method,
-      url: r.url,
-      handler: async (req, reply) => {
-        if (r.mutating && !authorized(req.headers.authorization, token)) {
-          return reply.code(token ? 401 : 403).send({
-            error: token ? 'missing or wrong bearer token' : 'mutating endpoints are disabled: set http.token',
-          });
-        }
-        return r.handler(req, reply);
-      },
-    });
-  }
-
-  /** Start listening; returns the bound `host:port`. */
-  async listen(): Promise<string> {
-    this.address = await this.app.listen({ host: this.opts.host, port: this.opts.port });
+    app.get('/status', async () => scrubDeep(provider.status()));
+    for (const r of this.routes) {
+      app.route({
+        method: r.method,
+        url: r.url,
+        handler: async (req, reply) => {
+          if (r.mutating && !authorized(req.headers.authorization, token)) {
+            return reply.code(token ? 401 : 403).send({
+              error: token ? 'missing or wrong bearer token' : 'mutating endpoints are disabled: set http.token',
+            });
+          }
+          return r.handler(req, reply);
+        },
+      });
+    }
+    this.address = await app.listen({ host: this.opts.host, port: this.opts.port });
     this.opts.logger.info({ address: this.address }, 'http server listening');
     return this.address;
   }
@@ -93,7 +98,7 @@ export class StatusServer {
   }
 
   async close(): Promise<void> {
-    await this.app.close();
+    await this.app?.close();
   }
 }
 

@@ -6,7 +6,7 @@
 export { z } from 'zod';
 export { checkDatabase } from './check.ts';
 export { type RunCliOptions, runCli } from './cli.ts';
-export type { CommandContext, CommandOption, WindsockCommand } from './command.ts';
+export type { CommandContext, CommandOption, CommandRegistration, WindsockCommand } from './command.ts';
 export {
   type ConfigLeaf,
   configLeaves,

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { errorMessage } from './errors.ts';
 import type { Logger } from './logger.ts';
 
@@ -121,6 +121,8 @@ export class LeaderElector {
   private async campaign(): Promise<void> {
     const { logger, lockId } = this.opts;
     if (!this.client) {
+      // Loaded on use, so importing @windsock/core does not load pg.
+      const { default: pg } = await import('pg');
       const client = new pg.Client({
         connectionString: this.opts.connectionString,
         keepAlive: true,

@@ -1,11 +1,17 @@
+/**
+ * @windsock/log-shipper. The `windsock` CLI imports this module for every command it runs, so it
+ * re-exports at run time only modules without heavy dependencies; the shipper itself (chokidar, pg,
+ * the S3 client, the metric sinks) is imported when `windsock log-shipper` runs, and is exported
+ * here as types.
+ */
 import type { WindsockCommand } from '@windsock/core';
 import { logShipperSection } from './config.ts';
-import { buildLogShipper, type LogShipperFullConfig, logShipperService } from './service.ts';
+import type { LogShipperFullConfig } from './service.ts';
 
 export { type LogShipperConfig, logShipperSection } from './config.ts';
 export { DEFAULT_END_MARKERS, type FinishSignal } from './finish.ts';
 export { ShipJournal, type ShipRecord } from './journal.ts';
-export { MetadbFinishSignal, type MetadbFinishSignalOptions } from './metadb-finish.ts';
+export type { MetadbFinishSignal, MetadbFinishSignalOptions } from './metadb-finish.ts';
 export {
   type FailureClass,
   noShipperMetrics,
@@ -16,16 +22,8 @@ export {
 } from './metrics.ts';
 export { type RemoteRelation, relateRemote } from './reconcile.ts';
 export { airflowS3Key, siblingKey, type TaskLogKey } from './remote-key.ts';
-export {
-  buildLogShipper,
-  type LogShipperFullConfig,
-  type LogShipperParts,
-  logShipperService,
-  metadbFinishSignal,
-  shipperMetricsFacade,
-  shipperOptions,
-} from './service.ts';
-export { LogShipper, type LogShipperOptions, type UploadedEvent } from './shipper.ts';
+export type { LogShipperFullConfig, LogShipperParts } from './service.ts';
+export type { LogShipper, LogShipperOptions, UploadedEvent } from './shipper.ts';
 
 const logShipper: WindsockCommand = {
   name: 'log-shipper',
@@ -41,6 +39,7 @@ const logShipper: WindsockCommand = {
     },
   ],
   async run(ctx) {
+    const { buildLogShipper, logShipperService } = await import('./service.ts');
     const config = ctx.config as LogShipperFullConfig;
     const parts = buildLogShipper({ config, logger: ctx.logger, registry: ctx.registry });
     if (ctx.options.once) {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { REDACTED, registerSecret, registerUrlSecret, scrub } from '../redact.ts';
@@ -207,6 +208,8 @@ export function loadConfig<T = Record<string, unknown>>(opts: LoadConfigOptions 
     } catch (err) {
       throw new ConfigError(`cannot read config file ${file}: ${(err as NodeJS.ErrnoException).code ?? err}`);
     }
+    // The YAML parser is loaded only when there is a file to parse (containers configure through env).
+    const { parse: parseYaml, YAMLParseError } = createRequire(import.meta.url)('yaml') as typeof Yaml;
     let doc: unknown;
     try {
       doc = parseYaml(text);
