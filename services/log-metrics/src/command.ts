@@ -1,10 +1,8 @@
 import { type CommandContext, ConfigError, type Logger, UserError, type WindsockCommand } from '@windsock/core';
-import { createSinks, JsonSnapshotSink, Metrics } from '@windsock/metrics';
 import type { Registry } from 'prom-client';
 import { CheckpointStore } from './checkpoint.ts';
 import { type LogMetricsConfig, logMetricsSection } from './config.ts';
 import type { FileInput, StartPosition } from './inputs/file-tailer.ts';
-import { listFiles } from './inputs/once-reader.ts';
 import { countFilesInParallel } from './once-parallel.ts';
 import { LogPipeline } from './pipeline.ts';
 import { toDatums } from './publish.ts';
@@ -58,21 +56,17 @@ export async function runOnce(
   const cfg = ctx.config.logMetrics;
   const threads = cfg.onceThreads === 0 ? undefined : cfg.onceThreads;
   const pipeline = pipelineFor(ctx, inputs, 'beginning');
-  const files = listFiles(inputs);
   // Per-thread cardinality guards would each admit their own N values: guarded runs stay on one thread.
   const guarded = cfg.perDag.enabled || cfg.rules.some((r) => Object.keys(r.dimensions ?? {}).length > 0);
-  const fromWorkers = await countFilesInParallel(
-    pipeline,
-    {
-      cluster: ctx.config.cluster,
-      inputs,
-      maxLineBytes: cfg.maxLineBytes,
-      logger: ctx.logger,
-      threads: guarded ? 1 : threads,
-    },
-    files,
-  );
+  const fromWorkers = await countFilesInParallel(pipeline, {
+    cluster: ctx.config.cluster,
+    inputs,
+    maxLineBytes: cfg.maxLineBytes,
+    logger: ctx.logger,
+    threads: guarded ? 1 : threads,
+  });
   if (pipeline.readsStdin && stdin) await pipeline.drainStream(stdin);
+  const { JsonSnapshotSink, Metrics } = await import('@windsock/metrics');
   const sink = new JsonSnapshotSink({});
   const metrics = new Metrics({ namespace: ctx.config.metrics.namespace, sinks: [sink] });
   metrics.write(toDatums(pipeline.counts(), metrics));
@@ -82,11 +76,14 @@ export async function runOnce(
 }
 
 /** The long-running service, built from the config (sinks, checkpoint store, pipeline). */
-export function buildService(
+export async function buildService(
   ctx: Pick<Ctx, 'config' | 'logger'> & { registry: Registry },
   inputs: FileInput[],
   stdin?: AsyncIterable<Buffer | string>,
-): LogMetricsService {
+): Promise<LogMetricsService> {
+  // The sinks package (with the CloudWatch client) is loaded here and in runOnce, not when the CLI
+  // imports this service to register its command.
+  const { createSinks, Metrics } = await import('@windsock/metrics');
   const { config, logger, registry } = ctx;
   const cfg = config.logMetrics;
   const store = new CheckpointStore(config.stateDir);
@@ -156,6 +153,6 @@ export const logMetricsCommand: WindsockCommand = {
       ctx.stdout.write(await runOnce(ctx, inputs, stdin));
       return 0;
     }
-    return ctx.runServices([buildService(ctx, inputs, stdin)]);
+    return ctx.runServices([await buildService(ctx, inputs, stdin)]);
   },
 };

@@ -9,7 +9,7 @@ import type { CounterSeries } from './counters.ts';
 import { CountingEngine } from './engine.ts';
 import { type FileInput, FileTailer, type StartPosition, type TailerStats } from './inputs/file-tailer.ts';
 import { type LineHandler, LineSplitter } from './inputs/lines.ts';
-import { listFiles, type OnceStats, readFiles } from './inputs/once-reader.ts';
+import { type OnceFile, type OnceStats, onceFiles, readFiles } from './inputs/once-reader.ts';
 import type { CompiledRule } from './rules.ts';
 
 /** Options of {@link LogPipeline}. */
@@ -99,7 +99,7 @@ export class LogPipeline {
   }
 
   /** `--once`: read every file to its end and count its last records (no tailing state kept). */
-  drainFiles(files = listFiles(this.opts.inputs, this.opts.cwd)): OnceStats {
+  drainFiles(files: Iterable<OnceFile> = onceFiles(this.opts.inputs, this.opts.cwd)): OnceStats {
     const stats = readFiles(files, (f) => this.handlerFor(f.path, this.opts.inputs[f.input]!), this.maxLineBytes);
     this.once.files += stats.files;
     this.once.lines += stats.lines;

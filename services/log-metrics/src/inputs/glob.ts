@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { type Dirent, readdirSync } from 'node:fs';
 import { isAbsolute, join, resolve, sep } from 'node:path';
 import picomatch from 'picomatch';
 
@@ -10,6 +10,10 @@ export interface PathPattern {
   isGlob: boolean;
   /** Expand to the existing paths it names right now (files or not: the caller stats them). */
   expand(): string[];
+  /** The same paths in the same order, one directory read at a time (nothing is collected). */
+  paths(): Generator<string, void, undefined>;
+  /** Whether `path` could be one of the paths it names (never false for one of them). */
+  couldName(path: string): boolean;
 }
 
 /** Deepest directory level a `**` walk descends to (Airflow's task log tree is 4-5 levels). */
@@ -19,42 +23,56 @@ const MAX_WALK_DEPTH = 24;
 export function compilePattern(pattern: string, cwd = process.cwd()): PathPattern {
   const abs = isAbsolute(pattern) ? pattern : resolve(cwd, pattern);
   const scan = picomatch.scan(abs);
-  if (!scan.isGlob) return { pattern, isGlob: false, expand: () => [abs] };
+  if (!scan.isGlob) {
+    return {
+      pattern,
+      isGlob: false,
+      expand: () => [abs],
+      *paths() {
+        yield abs;
+      },
+      couldName: (path) => path === abs,
+    };
+  }
   const base = scan.base === '' ? sep : scan.base;
   const rest = scan.glob.split('/').filter((s) => s.length > 0);
   const recursive = rest.includes('**');
   const full = picomatch(abs, { dot: false });
   // Without `**`, each directory level has its own segment matcher, so the walk prunes early.
   const segment = rest.map((s) => picomatch(s, { dot: false }));
+  const prefix = base.endsWith(sep) ? base : base + sep;
+  function* walk(dir: string, depth: number): Generator<string, void, undefined> {
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      return; // the directory does not exist (yet) or is not readable: nothing to tail there
+    }
+    for (const e of entries) {
+      if (recursive) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) {
+          if (depth < MAX_WALK_DEPTH && e.name[0] !== '.') yield* walk(p, depth + 1);
+        } else if (full(p)) yield p;
+        continue;
+      }
+      const m = segment[depth];
+      if (!m?.(e.name)) continue;
+      if (depth === rest.length - 1) {
+        if (!e.isDirectory()) yield join(dir, e.name);
+      } else if (e.isDirectory() || e.isSymbolicLink()) yield* walk(join(dir, e.name), depth + 1);
+    }
+  }
   return {
     pattern,
     isGlob: true,
-    expand() {
-      const out: string[] = [];
-      const walk = (dir: string, depth: number): void => {
-        let entries: import('node:fs').Dirent[];
-        try {
-          entries = readdirSync(dir, { withFileTypes: true });
-        } catch {
-          return; // the directory does not exist (yet) or is not readable: nothing to tail there
-        }
-        for (const e of entries) {
-          const p = join(dir, e.name);
-          if (recursive) {
-            if (e.isDirectory()) {
-              if (depth < MAX_WALK_DEPTH && e.name[0] !== '.') walk(p, depth + 1);
-            } else if (full(p)) out.push(p);
-            continue;
-          }
-          const m = segment[depth];
-          if (!m?.(e.name)) continue;
-          if (depth === rest.length - 1) {
-            if (!e.isDirectory()) out.push(p);
-          } else if (e.isDirectory() || e.isSymbolicLink()) walk(p, depth + 1);
-        }
-      };
-      walk(base, 0);
-      return out;
+    expand: () => [...walk(base, 0)],
+    paths: () => walk(base, 0),
+    couldName(path) {
+      if (recursive) return full(path);
+      if (!path.startsWith(prefix)) return false;
+      const parts = path.slice(prefix.length).split(sep);
+      return parts.length === rest.length && parts.every((name, i) => segment[i]!(name));
     },
   };
 }

@@ -15,21 +15,34 @@ export interface OnceFile {
 }
 
 /**
- * The paths the inputs name now, each once. No stat here: a path that turns out not to be a
- * readable file is skipped when read, which saves a system call per file on big task-log trees.
+ * The paths the inputs name now, each once, found while they are read: one directory listing is
+ * held at a time, not the list of every file (a task-log tree has tens of thousands). No stat
+ * here: a path that turns out not to be a readable file is skipped when read, which saves a
+ * system call per file on big task-log trees.
  */
-export function listFiles(inputs: readonly FileInput[], cwd?: string): OnceFile[] {
-  const out: OnceFile[] = [];
-  const seen = new Set<string>();
-  inputs.forEach((input, i) => {
-    if (input.path === '-') return;
-    for (const path of compilePattern(input.path, cwd).expand()) {
-      if (seen.has(path)) continue;
-      seen.add(path);
-      out.push({ path, input: i });
+export function* onceFiles(inputs: readonly FileInput[], cwd?: string): Generator<OnceFile, void, undefined> {
+  const patterns = inputs.map((input) => (input.path === '-' ? undefined : compilePattern(input.path, cwd)));
+  // A path is kept only if a later input could name it too (usually none can): then that input skips it.
+  const named = new Set<string>();
+  for (let i = 0; i < patterns.length; i++) {
+    const pattern = patterns[i];
+    if (!pattern) continue;
+    for (const path of pattern.paths()) {
+      if (named.size > 0 && named.has(path)) continue;
+      for (let j = i + 1; j < patterns.length; j++) {
+        if (patterns[j]?.couldName(path)) {
+          named.add(path);
+          break;
+        }
+      }
+      yield { path, input: i };
     }
-  });
-  return out;
+  }
+}
+
+/** {@link onceFiles} as a list (worker threads share one). */
+export function listFiles(inputs: readonly FileInput[], cwd?: string): OnceFile[] {
+  return [...onceFiles(inputs, cwd)];
 }
 
 const READ_CHUNK_BYTES = 1 << 20;
@@ -47,7 +60,7 @@ export interface OnceStats {
 
 /** Read files start to end into their handlers; a file that cannot be opened is skipped. */
 export function readFiles(
-  files: readonly OnceFile[],
+  files: Iterable<OnceFile>,
   handlerFor: (file: OnceFile) => LineHandler,
   maxLineBytes = 1 << 20,
 ): OnceStats {
