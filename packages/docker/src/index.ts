@@ -8,6 +8,7 @@ export {
   type DockerLogLine,
   type DockerLogPosition,
   type DockerStream,
+  type DockerStreamCursor,
   sinceParam,
   timestampNanos,
 } from './log-stream.ts';

@@ -17,13 +17,21 @@ import type Docker from 'dockerode';
 /** Which of the container's outputs a line came from. */
 export type DockerStream = 'stdout' | 'stderr';
 
-/** Where a reader of a container's log stands: resuming there neither repeats nor skips a message. */
+/** How far one stream has been read: the last message's timestamp and how many messages at it. */
+export interface DockerStreamCursor {
+  /** Nanoseconds since the epoch (decimal text, JSON-safe). */
+  nanos: string;
+  seen: number;
+}
+
+/**
+ * Where a reader of a container's log stands, per stream (each up to its last complete line):
+ * resuming there neither repeats nor skips a line of either stream.
+ */
 export interface DockerLogPosition {
   containerId: string;
-  /** Timestamp of the last message read, in nanoseconds since the epoch (decimal text, JSON-safe). */
-  nanos: string;
-  /** Messages with exactly that timestamp already read. */
-  seen: number;
+  stdout?: DockerStreamCursor;
+  stderr?: DockerStreamCursor;
 }
 
 /** One log line of a container. */
@@ -121,19 +129,18 @@ export class ContainerLogFollower {
   private readonly abort = new AbortController();
   private running?: Promise<void>;
   private containerId?: string;
-  /** The last message read: its timestamp and how many messages with that timestamp were read. */
-  private cursor?: { nanos: bigint; seen: number };
-  /** While resuming: skip what is before `nanos`, and `skip` messages at it. */
-  private resume?: { nanos: bigint; skip: number };
-  private readonly pending: Record<DockerStream, { parts: Buffer[]; startedAfter?: { nanos: bigint; seen: number } }> =
-    { stdout: { parts: [] }, stderr: { parts: [] } };
+  /** Per stream: the last message read (partial lines included) and the last complete line. */
+  private readonly streams: Record<DockerStream, StreamState> = { stdout: newStream(), stderr: newStream() };
   private lastStatus?: DockerFollowerStatus;
 
   constructor(private readonly opts: ContainerLogFollowerOptions) {
     const from = opts.from;
     if (from && typeof from === 'object') {
       this.containerId = from.containerId;
-      this.cursor = { nanos: BigInt(from.nanos), seen: from.seen };
+      for (const k of ['stdout', 'stderr'] as const) {
+        const c = from[k];
+        if (c) this.streams[k] = { ...newStream(), read: toCursor(c), line: toCursor(c) };
+      }
     }
   }
 
@@ -187,10 +194,11 @@ export class ContainerLogFollower {
         // A container we have not read before: its whole log is new to us (unless told to start at the end).
         const fresh = this.containerId === undefined;
         this.containerId = info.Id;
-        this.cursor =
-          fresh && this.opts.from === 'end' ? { nanos: BigInt(Date.now()) * 1_000_000n, seen: 0 } : undefined;
-        this.pending.stdout = { parts: [] };
-        this.pending.stderr = { parts: [] };
+        const now = { nanos: BigInt(Date.now()) * 1_000_000n, seen: 0 };
+        for (const k of ['stdout', 'stderr'] as const) {
+          this.streams[k] =
+            fresh && this.opts.from === 'end' ? { ...newStream(), read: { ...now }, line: { ...now } } : newStream();
+        }
       }
       try {
         this.setStatus({ state: 'attached', containerId: info.Id });
@@ -220,9 +228,16 @@ export class ContainerLogFollower {
   private async read(info: Docker.ContainerInspectInfo, follow: boolean, signal: AbortSignal): Promise<void> {
     const container = this.opts.docker.getContainer(info.Id);
     const base = { stdout: true, stderr: true, timestamps: true, abortSignal: signal } as const;
-    // Every (re)attachment resumes from the last message read; the engine sends from its timestamp on.
-    this.resume = this.cursor ? { nanos: this.cursor.nanos, skip: this.cursor.seen } : undefined;
-    const since = this.cursor ? sinceParam(this.cursor.nanos) : undefined;
+    // Every (re)attachment resumes each stream from the last message it read; the engine sends
+    // from the older of the two timestamps on, and each stream skips what it has seen.
+    let from: bigint | undefined;
+    for (const k of ['stdout', 'stderr'] as const) {
+      const st = this.streams[k];
+      st.skip = st.read ? { nanos: st.read.nanos, left: st.read.seen } : undefined;
+      if (!st.read) from = -1n;
+      else if (from === undefined || (from !== -1n && st.read.nanos < from)) from = st.read.nanos;
+    }
+    const since = from !== undefined && from > 0n ? sinceParam(from) : undefined;
     const tty = Boolean(info.Config?.Tty);
     const decoder = new DockerFrameDecoder();
     const onPayload = (stream: DockerStream, payload: Buffer) => {
@@ -247,69 +262,78 @@ export class ContainerLogFollower {
   }
 
   private message(m: Message): void {
-    const resume = this.resume;
-    if (resume) {
-      // Resuming: messages before the saved timestamp, and the first `seen` at it, were read before.
-      if (m.nanos < resume.nanos) return;
-      if (m.nanos === resume.nanos && resume.skip > 0) {
-        resume.skip--;
+    const st = this.streams[m.stream];
+    if (st.skip) {
+      // Resuming: this stream's messages before its saved timestamp, and the first `seen` at it, were read before.
+      if (m.nanos < st.skip.nanos) return;
+      if (m.nanos === st.skip.nanos && st.skip.left > 0) {
+        st.skip.left--;
         return;
       }
-      this.resume = undefined;
+      st.skip = undefined;
     }
-    const before = this.cursor ? { ...this.cursor } : undefined;
-    if (this.cursor && this.cursor.nanos === m.nanos) this.cursor.seen++;
-    else this.cursor = { nanos: m.nanos, seen: 1 };
-    const pending = this.pending[m.stream];
+    if (st.read && st.read.nanos === m.nanos) st.read.seen++;
+    else st.read = { nanos: m.nanos, seen: 1 };
     const nl = m.content.length > 0 && m.content[m.content.length - 1] === 0x0a;
     if (!nl) {
-      if (!pending.parts.length) pending.startedAfter = before;
-      pending.parts.push(m.content);
+      st.parts.push(m.content);
       return;
     }
-    let text = pending.parts.length ? Buffer.concat([...pending.parts, m.content]) : m.content;
-    pending.parts = [];
-    pending.startedAfter = undefined;
+    let text = st.parts.length ? Buffer.concat([...st.parts, m.content]) : m.content;
+    st.parts = [];
     text = text.subarray(0, text.length - 1);
     if (text.length && text[text.length - 1] === 0x0d) text = text.subarray(0, text.length - 1);
     this.emit(m.stream, text, m.timestamp);
   }
 
-  /**
-   * The position to report after a line: where we are, unless the other stream holds the first
-   * part of a long line; then from before that part, so a resume re-reads it (and may repeat the
-   * few lines interleaved with it) rather than lose it.
-   */
-  private safePosition(): { nanos: bigint; seen: number } {
-    let pos = this.cursor!;
-    for (const p of [this.pending.stdout, this.pending.stderr]) {
-      if (!p.parts.length) continue;
-      const start = p.startedAfter ?? { nanos: 0n, seen: 0 };
-      if (start.nanos < pos.nanos || (start.nanos === pos.nanos && start.seen < pos.seen)) pos = start;
-    }
-    return pos;
-  }
-
   private emit(stream: DockerStream, text: Buffer, timestamp: string): void {
-    const at = this.safePosition();
-    this.opts.onLine({
-      stream,
-      text,
-      timestamp,
-      position: { containerId: this.containerId!, nanos: at.nanos.toString(), seen: at.seen },
-    });
+    const st = this.streams[stream];
+    st.line = { ...st.read! };
+    const position: DockerLogPosition = { containerId: this.containerId! };
+    for (const k of ['stdout', 'stderr'] as const) {
+      const other = this.streams[k];
+      if (other.line) position[k] = { nanos: other.line.nanos.toString(), seen: other.line.seen };
+      // A stream that has sent nothing yet has nothing before this moment (the engine serves one
+      // log in order): its cursor is here, with none seen, so a resume need not start at the beginning.
+      else if (!other.read) position[k] = { nanos: st.line.nanos.toString(), seen: 0 };
+    }
+    this.opts.onLine({ stream, text, timestamp, position });
   }
 
   /** A last line without its newline (the container stopped mid-line) is still a line. */
   private flushPending(): void {
     for (const stream of ['stdout', 'stderr'] as const) {
-      const p = this.pending[stream];
-      if (!p.parts.length || !this.cursor) continue;
-      const text = Buffer.concat(p.parts);
-      this.pending[stream] = { parts: [] };
-      this.emit(stream, text, new Date(Number(this.cursor.nanos / 1_000_000n)).toISOString());
+      const st = this.streams[stream];
+      if (!st.parts.length || !st.read) continue;
+      const text = Buffer.concat(st.parts);
+      st.parts = [];
+      this.emit(stream, text, new Date(Number(st.read.nanos / 1_000_000n)).toISOString());
     }
   }
+}
+
+interface Cursor {
+  nanos: bigint;
+  seen: number;
+}
+
+interface StreamState {
+  /** The last message read (the first parts of a long line included). */
+  read?: Cursor;
+  /** The last message of the last complete line: what a position reports. */
+  line?: Cursor;
+  /** While resuming: skip what is before `nanos`, and `left` messages at it. */
+  skip?: { nanos: bigint; left: number } | undefined;
+  /** The first parts of a line longer than the engine's 16 KiB messages. */
+  parts: Buffer[];
+}
+
+function newStream(): StreamState {
+  return { parts: [] };
+}
+
+function toCursor(c: DockerStreamCursor): Cursor {
+  return { nanos: BigInt(c.nanos), seen: c.seen };
 }
 
 /** The messages of one payload: one per frame, or (TTY) one per timestamped line. */

@@ -266,7 +266,7 @@ describe('resume when messages share a timestamp', () => {
       const all = await read();
       assert.deepEqual(texts(all), ['m0', 'm1', 'm2', 'm3', 'm4']);
       assert.deepEqual(
-        all.map((l) => l.position.seen),
+        all.map((l) => l.position.stdout?.seen),
         [1, 1, 2, 3, 1],
       );
       for (let cut = 1; cut <= 5; cut++) {

@@ -11,6 +11,7 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, un
 import { join } from 'node:path';
 import { ConfigError } from '@windsock/core';
 import type { SentKey } from './engine.ts';
+import type { ContainerCheckpoint } from './inputs/container-input.ts';
 import type { FileCheckpoint } from './inputs/file-tailer.ts';
 
 /** What one checkpoint holds. */
@@ -19,6 +20,8 @@ export interface CheckpointState {
   /** Epoch ms of the flush it belongs to. */
   savedAt: number;
   files: FileCheckpoint[];
+  /** `docker://` inputs: the engine position of each (absent in checkpoints from before them). */
+  containers?: ContainerCheckpoint[];
   /** Per stream: TIs sent to the executor and not yet reported back (the dedupe's memory). */
   sentKeys: Record<string, SentKey[]>;
 }

@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { CheckpointStore } from './checkpoint.ts';
 import { type LogMetricsConfig, logMetricsSection } from './config.ts';
 import type { FileInput, StartPosition } from './inputs/file-tailer.ts';
+import { isContainerInput } from './inputs/input-kind.ts';
 import { countFilesInParallel } from './once-parallel.ts';
 import { LogPipeline } from './pipeline.ts';
 import { toDatums } from './publish.ts';
@@ -23,14 +24,42 @@ export function inputsOf(cfg: LogMetricsConfig, args: readonly string[], compone
   return all;
 }
 
-function pipelineFor(
+async function pipelineFor(
   ctx: Pick<Ctx, 'config' | 'logger'>,
   inputs: FileInput[],
   startPosition: StartPosition,
-  checkpoint?: ReturnType<CheckpointStore['load']>,
-): LogPipeline {
+  checkpoint: ReturnType<CheckpointStore['load']> | undefined,
+  follow: boolean,
+): Promise<LogPipeline> {
   const cfg = ctx.config.logMetrics;
+  const containers = inputs.filter((i) => isContainerInput(i.path));
+  // dockerode loads only when a container is among the inputs.
+  const docker = containers.length ? await import('./inputs/container-input.ts') : undefined;
+  const client = docker ? (await import('@windsock/docker')).createDockerClient({ host: cfg.dockerHost }) : undefined;
+  const from = (input: FileInput) => {
+    // Like files: a saved position; else, with a checkpoint (a container added since), its first
+    // line; on a first start, only new lines.
+    if (startPosition !== 'checkpoint') return startPosition;
+    const saved = checkpoint?.containers?.find((c) => c.input === input.path);
+    return saved ? saved.position : checkpoint ? 'beginning' : 'end';
+  };
   return new LogPipeline({
+    containers: docker
+      ? (pipeline) =>
+          containers.map(
+            (input) =>
+              new docker.ContainerInput({
+                input: input.path,
+                docker: client!,
+                from: from(input),
+                follow,
+                idleFinishMs: cfg.idleFinishMs,
+                maxLineBytes: cfg.maxLineBytes,
+                logger: ctx.logger,
+                handlerFor: (stream) => pipeline.handlerForContainer(input, stream),
+              }),
+          )
+      : undefined,
     cluster: ctx.config.cluster,
     inputs,
     startPosition,
@@ -55,16 +84,17 @@ export async function runOnce(
 ): Promise<string> {
   const cfg = ctx.config.logMetrics;
   const threads = cfg.onceThreads === 0 ? undefined : cfg.onceThreads;
-  const pipeline = pipelineFor(ctx, inputs, 'beginning');
+  const pipeline = await pipelineFor(ctx, inputs, 'beginning', undefined, false);
   // Per-thread cardinality guards would each admit their own N values: guarded runs stay on one thread.
   const guarded = cfg.perDag.enabled || cfg.rules.some((r) => Object.keys(r.dimensions ?? {}).length > 0);
   const fromWorkers = await countFilesInParallel(pipeline, {
     cluster: ctx.config.cluster,
-    inputs,
+    inputs: inputs.filter((i) => !isContainerInput(i.path)),
     maxLineBytes: cfg.maxLineBytes,
     logger: ctx.logger,
     threads: guarded ? 1 : threads,
   });
+  await pipeline.drainContainers();
   if (pipeline.readsStdin && stdin) await pipeline.drainStream(stdin);
   const { JsonSnapshotSink, Metrics } = await import('@windsock/metrics');
   const sink = new JsonSnapshotSink({});
@@ -89,7 +119,7 @@ export async function buildService(
   const store = new CheckpointStore(config.stateDir);
   store.init();
   const checkpoint = cfg.startPosition === 'checkpoint' ? store.load() : undefined;
-  const pipeline = pipelineFor(ctx, inputs, cfg.startPosition, checkpoint);
+  const pipeline = await pipelineFor(ctx, inputs, cfg.startPosition, checkpoint, true);
   const sinks = createSinks({
     sinks: config.metrics.sinks,
     logger: logger as unknown as Logger,

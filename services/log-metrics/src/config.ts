@@ -77,6 +77,11 @@ export const logMetricsSection = defineSection('logMetrics', {
     'Longest line kept; the rest of a longer line is dropped and counted (the line itself still counts).',
     { example: '1048576' },
   ),
+  dockerHost: field(
+    z.string().min(1).optional(),
+    'Docker engine of `docker://<container>` inputs: a socket path or DOCKER_HOST-style URL (default: DOCKER_HOST, then /var/run/docker.sock).',
+    { example: 'unix:///var/run/docker.sock' },
+  ),
   onceThreads: field(
     z.number().int().min(0).max(16).default(1),
     '`--once`: threads that parse files (1: the main thread, reading files as it finds them; 0: one per core, at most 4). More threads list every file first and give each worker its own heap and TypeScript loader: on the bench corpus 2 threads peak at ~290 MB RSS against ~140 MB for 1.',

@@ -7,7 +7,9 @@ import type { CheckpointState } from './checkpoint.ts';
 import { dagFromPath, inferComponent } from './component.ts';
 import type { CounterSeries } from './counters.ts';
 import { CountingEngine } from './engine.ts';
+import type { ContainerInput, ContainerInputStats } from './inputs/container-input.ts';
 import { type FileInput, FileTailer, type StartPosition, type TailerStats } from './inputs/file-tailer.ts';
+import { DOCKER_INPUT_PREFIX, isContainerInput } from './inputs/input-kind.ts';
 import { type LineHandler, LineSplitter } from './inputs/lines.ts';
 import { type OnceFile, type OnceStats, onceFiles, readFiles } from './inputs/once-reader.ts';
 import type { CompiledRule } from './rules.ts';
@@ -15,7 +17,10 @@ import type { CompiledRule } from './rules.ts';
 /** Options of {@link LogPipeline}. */
 export interface LogPipelineOptions {
   cluster: string;
+  /** Files, globs and `-` (stdin); `docker://` inputs go to {@link containers}. */
   inputs: FileInput[];
+  /** Builds the `docker://` inputs (the Docker package is loaded only when one is configured). */
+  containers?: (pipeline: LogPipeline) => ContainerInput[];
   startPosition: StartPosition;
   checkpoint?: CheckpointState | undefined;
   rules?: readonly CompiledRule[];
@@ -52,7 +57,7 @@ export class LogPipeline {
       perDag: opts.perDag,
       restoredSends: opts.checkpoint?.sentKeys,
     });
-    const files = opts.inputs.filter((i) => i.path !== '-');
+    const files = opts.inputs.filter((i) => i.path !== '-' && !isContainerInput(i.path));
     this.stdinInputs = opts.inputs.filter((i) => i.path === '-');
     this.tailer =
       files.length === 0
@@ -70,6 +75,39 @@ export class LogPipeline {
             youngQuietMs: opts.youngQuietMs,
             openHandler: ({ path, input }) => this.handlerFor(path, input),
           });
+  }
+
+  /** The `docker://` inputs (built on first use, so the pipeline is complete first). */
+  get containers(): ContainerInput[] {
+    this.containerInputs ??= this.opts.containers?.(this) ?? [];
+    return this.containerInputs;
+  }
+  private containerInputs?: ContainerInput[];
+
+  /** The counting handler of one of a container's streams. */
+  handlerForContainer(input: FileInput, stream: 'stdout' | 'stderr'): LineHandler {
+    const name = input.path.slice(DOCKER_INPUT_PREFIX.length);
+    return this.engine.source({
+      component: input.component ?? inferComponent(name),
+      queue: input.queue,
+      dag: undefined,
+      stream: `${input.path}#${stream}`,
+    });
+  }
+
+  /** Follow the containers (service). */
+  startContainers(): void {
+    for (const c of this.containers) c.start();
+  }
+
+  /** Read every container's log to its end and count the last records (`--once`). */
+  async drainContainers(): Promise<void> {
+    await Promise.all(this.containers.map((c) => c.drain()));
+  }
+
+  /** Stop following the containers (shutdown; {@link finishAll} then counts their open records). */
+  async stopContainers(): Promise<void> {
+    await Promise.all(this.containers.map((c) => c.stop()));
   }
 
   /** The counting handler of one file. */
@@ -124,6 +162,7 @@ export class LogPipeline {
   /** Close every open record now (shutdown): their lines are then counted and checkpointed. */
   finishAll(): void {
     this.tailer?.finishAll();
+    for (const c of this.containerInputs ?? []) c.finish();
   }
 
   /** The counts since the last snapshot, and the checkpoint that matches them exactly. */
@@ -135,6 +174,7 @@ export class LogPipeline {
         version: 1,
         savedAt: now,
         files: this.tailer?.checkpoints() ?? [],
+        containers: (this.containerInputs ?? []).flatMap((c) => c.checkpoint() ?? []),
         sentKeys: this.engine.persistSends(),
       },
     };
@@ -146,7 +186,7 @@ export class LogPipeline {
   }
 
   /** Tailer counters for `/status` and self-metrics. */
-  stats(): TailerStats & { linesCounted: number } {
+  stats(): TailerStats & { linesCounted: number; containers: Record<string, ContainerInputStats> } {
     const t = this.tailer?.stats() ?? {
       openFiles: 0,
       trackedFiles: 0,
@@ -166,6 +206,7 @@ export class LogPipeline {
       truncatedLines: t.truncatedLines + o.truncatedLines,
       droppedBytes: t.droppedBytes + o.droppedBytes,
       linesCounted: this.engine.lines,
+      containers: Object.fromEntries((this.containerInputs ?? []).map((c) => [c.name, c.stats])),
     };
   }
 

@@ -77,6 +77,7 @@ export class LogMetricsService implements Service {
       store.save(pipeline.snapshot().checkpoint);
     }
     this.schedulePoll(0);
+    pipeline.startContainers();
     this.flushJob.start();
     if (this.opts.stdin) {
       this.stdinDone = pipeline.drainStream(this.opts.stdin).catch((err) => {
@@ -93,6 +94,7 @@ export class LogMetricsService implements Service {
     while (this.opts.pipeline.poll(true)) {
       /* catch up */
     }
+    await this.opts.pipeline.stopContainers();
     this.opts.pipeline.finishAll();
     await this.flush();
     await this.opts.metrics.close();
@@ -104,6 +106,7 @@ export class LogMetricsService implements Service {
     this.stopped = true;
     if (this.pollTimer) clearTimeout(this.pollTimer);
     await this.flushJob.stop();
+    await this.opts.pipeline.stopContainers();
     this.opts.pipeline.close();
   }
 

@@ -4,8 +4,11 @@
  * record is open resumes without losing or repeating a line.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { silentLogger } from '@windsock/core';
 import { createDockerClient, type DockerClient } from '@windsock/docker';
 import { testStack } from '../../../test/helpers/stack.ts';
@@ -136,5 +139,27 @@ describe('docker:// inputs on a real Docker engine', () => {
       assert.equal((firstCounts[k] ?? 0) + (secondCounts[k] ?? 0), v, `${k}: ${firstCounts[k]} + ${secondCounts[k]}`);
     }
     assert.ok((firstCounts.LogWarnings ?? 0) > 0 && (secondCounts.LogWarnings ?? 0) > 0, 'both lives counted some');
+  });
+
+  test('windsock log-metrics --once --format json docker://<container> prints the counts', async () => {
+    const { c, name } = await container(schedulerScript(40));
+    await c.wait();
+    const stack = await testStack();
+    const cli = fileURLToPath(new URL('../../../bin/windsock.mjs', import.meta.url));
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      [cli, 'log-metrics', '--once', '--format', 'json', `docker://${name}`],
+      { env: { ...process.env, WINDSOCK_LOG_METRICS__DOCKER_HOST: `unix://${stack.docker.socketPath}` } },
+    );
+    const snap = JSON.parse(stdout) as {
+      metrics: { name: string; dimensions: Record<string, string>; value: number }[];
+    };
+    const want = truth(40);
+    for (const [k, v] of Object.entries(want)) {
+      const got = snap.metrics.filter((m) => m.name === k).reduce((a, m) => a + m.value, 0);
+      assert.equal(got, v, k);
+    }
+    // The Component comes from the container's name when not configured: here nothing tells, so 'unknown'.
+    assert.ok(snap.metrics.some((m) => m.name === 'LogErrors' && m.dimensions.Component === 'unknown'));
   });
 });

@@ -13,16 +13,12 @@ import {
   type DockerLogLine,
   type DockerLogPosition,
   type DockerStream,
+  type DockerStreamCursor,
 } from '@windsock/docker';
+import { DOCKER_INPUT_PREFIX } from './input-kind.ts';
 import type { LineHandler } from './lines.ts';
 
-/** The path prefix that names a container instead of a file. */
-export const DOCKER_INPUT_PREFIX = 'docker://';
-
-/** Whether an input path names a Docker container. */
-export function isContainerInput(path: string): boolean {
-  return path.startsWith(DOCKER_INPUT_PREFIX);
-}
+export { DOCKER_INPUT_PREFIX, isContainerInput } from './input-kind.ts';
 
 /** A container input's persisted position. */
 export interface ContainerCheckpoint {
@@ -49,12 +45,6 @@ export interface ContainerInputOptions {
   logger: Logger;
 }
 
-/** One line handed to a stream's handler and not yet known to be final. */
-interface Handed {
-  seq: number;
-  position: DockerLogPosition;
-}
-
 /** Lines read, lines cut, per container input (for /status). */
 export interface ContainerInputStats {
   lines: number;
@@ -69,15 +59,13 @@ export class ContainerInput {
   readonly name: string;
   private readonly follower: ContainerLogFollower;
   private readonly handlers: Record<DockerStream, LineHandler>;
-  /** Per stream, the sequence numbers of lines whose record may still be open (its last pendingLines()). */
-  private readonly open: Record<DockerStream, number[]> = { stdout: [], stderr: [] };
-  /** Lines of both streams from the one before the oldest open line on, in the order read. */
-  private readonly recent: Handed[] = [];
-  private seq = 0;
-  /** The position after the newest line whose counts are final in every stream. */
-  private committed?: DockerLogPosition;
-  /** The newest line handed over. */
-  private latest?: Handed;
+  /**
+   * Per stream: that stream's cursor after each line from the one before its oldest open line on
+   * (its open lines are its last `pendingLines()`), and the cursor every earlier line is counted by.
+   */
+  private readonly lines: Record<DockerStream, DockerStreamCursor[]> = { stdout: [], stderr: [] };
+  private readonly committed: Partial<Record<DockerStream, DockerStreamCursor>> = {};
+  private containerId?: string;
   private idleTimer?: NodeJS.Timeout;
   readonly stats: ContainerInputStats = { lines: 0, truncatedLines: 0, droppedBytes: 0, state: 'waiting' };
 
@@ -85,7 +73,11 @@ export class ContainerInput {
     this.name = opts.input.slice(DOCKER_INPUT_PREFIX.length);
     if (!this.name) throw new Error(`input ${opts.input}: name a container, e.g. docker://airflow-scheduler`);
     this.handlers = { stdout: opts.handlerFor('stdout'), stderr: opts.handlerFor('stderr') };
-    if (typeof opts.from === 'object') this.committed = opts.from;
+    if (typeof opts.from === 'object') {
+      this.containerId = opts.from.containerId;
+      if (opts.from.stdout) this.committed.stdout = opts.from.stdout;
+      if (opts.from.stderr) this.committed.stderr = opts.from.stderr;
+    }
     this.follower = new ContainerLogFollower({
       docker: opts.docker,
       container: this.name,
@@ -131,10 +123,11 @@ export class ContainerInput {
     this.settle();
   }
 
-  /** The position to persist: every line before it is counted. Undefined before the first line. */
+  /** The position to persist: every line before it, in both streams, is counted. Undefined before any line. */
   checkpoint(): ContainerCheckpoint | undefined {
     this.settle();
-    return this.committed ? { input: this.opts.input, position: this.committed } : undefined;
+    if (!this.containerId) return undefined;
+    return { input: this.opts.input, position: { containerId: this.containerId, ...this.committed } };
   }
 
   private line(l: DockerLogLine): void {
@@ -148,10 +141,15 @@ export class ContainerInput {
     }
     if (isUtf8(text)) handler.line(text.toString('utf8'));
     else handler.invalidLine();
-    const handed = { seq: ++this.seq, position: l.position };
-    this.latest = handed;
-    this.recent.push(handed);
-    this.open[l.stream].push(handed.seq);
+    if (l.position.containerId !== this.containerId) {
+      // Another container under the name: its log is new, nothing of the old one's position holds.
+      this.containerId = l.position.containerId;
+      this.committed.stdout = undefined;
+      this.committed.stderr = undefined;
+      this.lines.stdout = [];
+      this.lines.stderr = [];
+    }
+    this.lines[l.stream].push(l.position[l.stream]!);
     this.settle();
     clearTimeout(this.idleTimer);
     if (this.opts.follow) {
@@ -160,28 +158,15 @@ export class ContainerInput {
     }
   }
 
-  /**
-   * With m the oldest line still open in either stream (a stream's open lines are its last
-   * `pendingLines()`), every line before m is counted: the committed position is the one after
-   * line m - 1, whatever stream that line was on; with nothing open, the one after the latest line.
-   */
+  /** Per stream: the cursor after its newest line before its oldest open line becomes the committed one. */
   private settle(): void {
-    let oldestOpen = Number.POSITIVE_INFINITY;
     for (const stream of ['stdout', 'stderr'] as const) {
-      const list = this.open[stream];
+      const list = this.lines[stream];
       const pending = this.handlers[stream].pendingLines();
-      if (list.length > pending) list.splice(0, list.length - pending);
-      if (list.length && list[0]! < oldestOpen) oldestOpen = list[0]!;
+      if (list.length > pending) {
+        this.committed[stream] = list[list.length - pending - 1];
+        list.splice(0, list.length - pending - 1);
+      }
     }
-    if (oldestOpen === Number.POSITIVE_INFINITY) {
-      if (this.latest) this.committed = this.latest.position;
-      this.recent.length = 0;
-      return;
-    }
-    let keepFrom = 0;
-    while (keepFrom < this.recent.length && this.recent[keepFrom]!.seq < oldestOpen - 1) keepFrom++;
-    if (keepFrom) this.recent.splice(0, keepFrom);
-    const before = this.recent[0];
-    if (before && before.seq === oldestOpen - 1) this.committed = before.position;
   }
 }
