@@ -9,6 +9,7 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { alive, sleep } from './process.ts';
 
 /** The image every Docker test runs: busybox (sh, echo, sleep, yes, dd, ...), nothing else. */
 export const TEST_IMAGE = 'windsock-test/busybox:1';
@@ -20,18 +21,6 @@ export interface DockerInfo {
   version: string;
   image: string;
   pid: number;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function docker(socketPath: string, args: string[], input?: Buffer): { status: number | null; stdout: string } {

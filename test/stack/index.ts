@@ -12,6 +12,7 @@ import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type DockerInfo, missingDockerPackages, startDocker, stopDocker } from './docker.ts';
+import { alive, sleep } from './process.ts';
 
 export type { DockerInfo } from './docker.ts';
 
@@ -104,18 +105,6 @@ export function freePort(): Promise<number> {
     });
   });
 }
-
-function alive(pid: number | undefined): boolean {
-  if (!pid) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function waitFor(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type Docker from 'dockerode';
-import { testStack } from '../../../test/helpers/stack.ts';
+import { testDocker } from '../../../test/helpers/docker.ts';
 import {
   ContainerLogFollower,
   createDockerClient,
@@ -22,36 +22,15 @@ import {
 } from '../src/index.ts';
 
 let docker: Docker;
-let image: string;
-const made: string[] = [];
+let run: Awaited<ReturnType<typeof testDocker>>['run'];
+let cleanup: () => Promise<void>;
 
 before(async () => {
-  const stack = await testStack();
-  docker = createDockerClient({ host: `unix://${stack.docker.socketPath}` });
-  image = stack.docker.image;
+  ({ docker, run, cleanup } = await testDocker());
 });
-after(async () => {
-  for (const id of made)
-    await docker
-      .getContainer(id)
-      .remove({ force: true })
-      .catch(() => undefined);
-});
+after(() => cleanup());
 
 const name = (what: string) => `ws-logs-${what}-${randomBytes(3).toString('hex')}`;
-
-async function run(containerName: string, script: string, opts: { tty?: boolean; start?: boolean } = {}) {
-  const c = await docker.createContainer({
-    name: containerName,
-    Image: image,
-    Cmd: ['sh', '-c', script],
-    Tty: opts.tty ?? false,
-    HostConfig: { NetworkMode: 'none', Memory: 64 * 1024 * 1024, NanoCpus: 500_000_000 },
-  });
-  made.push(c.id);
-  if (opts.start !== false) await c.start();
-  return c;
-}
 
 async function exited(c: Docker.Container): Promise<void> {
   await c.wait();

@@ -10,28 +10,21 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { silentLogger } from '@windsock/core';
-import { createDockerClient, type DockerClient } from '@windsock/docker';
-import { testStack } from '../../../test/helpers/stack.ts';
+import type { DockerClient } from '@windsock/docker';
+import { testDocker } from '../../../test/helpers/docker.ts';
 import type { CounterSeries } from '../src/counters.ts';
 import { CountingEngine } from '../src/engine.ts';
 import { ContainerInput, isContainerInput } from '../src/inputs/container-input.ts';
 
 let docker: DockerClient;
-let image: string;
-const made: string[] = [];
+let socketPath: string;
+let run: Awaited<ReturnType<typeof testDocker>>['run'];
+let cleanup: () => Promise<void>;
 
 before(async () => {
-  const stack = await testStack();
-  docker = createDockerClient({ host: stack.docker.socketPath });
-  image = stack.docker.image;
+  ({ docker, socketPath, run, cleanup } = await testDocker());
 });
-after(async () => {
-  for (const id of made)
-    await docker
-      .getContainer(id)
-      .remove({ force: true })
-      .catch(() => undefined);
-});
+after(() => cleanup());
 
 /** A shell script printing `records` scheduler records (every 4th an ERROR with a traceback) to stderr, prints to stdout. */
 function schedulerScript(records: number, pauseEvery = 0): string {
@@ -68,15 +61,7 @@ function totals(series: CounterSeries[]): Record<string, number> {
 
 async function container(script: string) {
   const name = `ws-lm-${randomBytes(3).toString('hex')}`;
-  const c = await docker.createContainer({
-    name,
-    Image: image,
-    Cmd: ['sh', '-c', script],
-    HostConfig: { NetworkMode: 'none', Memory: 64 * 1024 * 1024 },
-  });
-  made.push(c.id);
-  await c.start();
-  return { c, name };
+  return { c: await run(name, script), name };
 }
 
 function input(
@@ -144,12 +129,11 @@ describe('docker:// inputs on a real Docker engine', () => {
   test('windsock log-metrics --once --format json docker://<container> prints the counts', async () => {
     const { c, name } = await container(schedulerScript(40));
     await c.wait();
-    const stack = await testStack();
     const cli = fileURLToPath(new URL('../../../bin/windsock.mjs', import.meta.url));
     const { stdout } = await promisify(execFile)(
       process.execPath,
       [cli, 'log-metrics', '--once', '--format', 'json', `docker://${name}`],
-      { env: { ...process.env, WINDSOCK_LOG_METRICS__DOCKER_HOST: `unix://${stack.docker.socketPath}` } },
+      { env: { ...process.env, WINDSOCK_LOG_METRICS__DOCKER_HOST: `unix://${socketPath}` } },
     );
     const snap = JSON.parse(stdout) as {
       metrics: { name: string; dimensions: Record<string, string>; value: number }[];
