@@ -10,7 +10,8 @@
  * - the json-file and local drivers split lines longer than 16 KiB into several messages; only the
  *   last one ends with `\n`, so a line is the concatenation of messages up to a newline;
  * - `since` keeps messages whose timestamp is not before it (nanosecond precision), so a resume
- *   from (timestamp T, n messages at T already read) is exact.
+ *   from, per stream, (timestamp T, n messages at T already read) is exact: the request starts at
+ *   the older stream's T and each stream skips what it had read.
  */
 import type Docker from 'dockerode';
 

@@ -2,8 +2,8 @@
  * A Docker container's log stream as a log-metrics input: `docker://<container name or id>`.
  *
  * stdout and stderr are two sources (a traceback on stderr must not be cut by a print on stdout),
- * and the checkpoint is the engine's own position (timestamp + messages at it), held back to the
- * first line whose record is still open, exactly like a file offset.
+ * and the checkpoint is the engine's own position per stream (timestamp + messages at it), each
+ * held back before that stream's first line whose record is still open, exactly like a file offset.
  */
 import { isUtf8 } from 'node:buffer';
 import type { Logger } from '@windsock/core';
