@@ -38,20 +38,35 @@ describe('--once file listing', () => {
     const files = [...onceFiles(inputs)];
     const paths = files.map((f) => f.path);
     assert.equal(new Set(paths).size, paths.length, 'no file twice');
-    // Every file the globs name is there, under the first input that names it.
-    const firstNaming = new Map<string, number>();
-    inputs.forEach((inp, i) => {
-      for (const p of compilePattern(inp.path).expand()) if (!firstNaming.has(p)) firstNaming.set(p, i);
-    });
-    assert.deepEqual(new Map(files.map((f) => [f.path, f.input])), firstNaming);
-    // Within an input, the order is the walk's.
-    for (let i = 0; i < inputs.length; i++) {
-      const own = compilePattern(inputs[i]!.path)
-        .expand()
-        .filter((p) => firstNaming.get(p) === i);
-      assert.deepEqual(
-        files.filter((f) => f.input === i).map((f) => f.path),
-        own,
+    // Every file the globs name is there, under the first input that names it (written out by hand:
+    // worker-1.log.1 does not end in .log, so `**/*.log` leaves it to input 2; inputs 3 and 4 only
+    // name files an earlier input already named).
+    const expected: [string, number][] = [
+      ['scheduler/latest.log', 0],
+      ['scheduler/2024-05-01.log', 0],
+      ['worker/worker-1.log', 1],
+      ['logs/dag_id=a/run_id=r1/task_id=t1/attempt=1.log', 1],
+      ['logs/dag_id=a/run_id=r1/task_id=t2/attempt=1.log', 1],
+      ['logs/dag_id=b/run_id=r2/task_id=t1/attempt=1.log', 1],
+      ['logs/dag_id=b/run_id=r2/task_id=t1/attempt=2.log', 1],
+      ['worker/worker-1.log.1', 2],
+    ];
+    const byPath = (a: [string, number], b: [string, number]) => a[0].localeCompare(b[0]);
+    assert.deepEqual(
+      files.map((f): [string, number] => [f.path, f.input]).sort(byPath),
+      expected.map(([p, i]): [string, number] => [join(dir, p), i]).sort(byPath),
+    );
+    // Inputs are read in order, and a walk lists one directory's files together (depth first).
+    assert.deepEqual(
+      files.map((f) => f.input),
+      [...files.map((f) => f.input)].sort((a, b) => a - b),
+    );
+    const dirs = paths.map((p) => p.slice(0, p.lastIndexOf('/')));
+    for (let i = 2; i < dirs.length; i++) {
+      if (files[i]!.input !== files[i - 1]!.input || dirs[i] === dirs[i - 1]) continue;
+      assert.ok(
+        !dirs.slice(0, i - 1).some((d, j) => d === dirs[i] && files[j]!.input === files[i]!.input),
+        `${paths[i]} is listed with its directory`,
       );
     }
     assert.ok(!paths.some((p) => p.includes('.hidden')), '** does not enter dot directories');
@@ -65,18 +80,34 @@ describe('--once file listing', () => {
     for (const p of b.expand()) assert.equal(a.couldName(p), false);
   });
 
-  it('a pattern could name every path it expands to', () => {
-    for (const pattern of [
-      'scheduler/*.log',
-      'worker/worker-?.log*',
-      '**/*.log',
-      'logs/**/attempt=*.log',
-      'logs/dag_id={a,b}/run_id=*/task_id=t1/*.log',
-      'scheduler/latest.log',
-    ]) {
+  it('a pattern expands to exactly the paths it names, and could name each of them', () => {
+    // The expected expansions are written out by hand from the tree above.
+    const attempts = [
+      'logs/dag_id=a/run_id=r1/task_id=t1/attempt=1.log',
+      'logs/dag_id=a/run_id=r1/task_id=t2/attempt=1.log',
+      'logs/dag_id=b/run_id=r2/task_id=t1/attempt=1.log',
+      'logs/dag_id=b/run_id=r2/task_id=t1/attempt=2.log',
+    ];
+    const cases: [string, string[]][] = [
+      ['scheduler/*.log', ['scheduler/latest.log', 'scheduler/2024-05-01.log']],
+      ['worker/worker-?.log*', ['worker/worker-1.log', 'worker/worker-1.log.1']],
+      ['**/*.log', ['scheduler/latest.log', 'scheduler/2024-05-01.log', 'worker/worker-1.log', ...attempts]],
+      ['logs/**/attempt=*.log', attempts],
+      [
+        'logs/dag_id={a,b}/run_id=*/task_id=t1/*.log',
+        [
+          'logs/dag_id=a/run_id=r1/task_id=t1/attempt=1.log',
+          'logs/dag_id=b/run_id=r2/task_id=t1/attempt=1.log',
+          'logs/dag_id=b/run_id=r2/task_id=t1/attempt=2.log',
+        ],
+      ],
+      ['scheduler/latest.log', ['scheduler/latest.log']],
+      ['scheduler/missing-*.log', []],
+    ];
+    for (const [pattern, want] of cases) {
       const p = compilePattern(join(dir, pattern));
       const paths = p.expand();
-      assert.ok(paths.length > 0, pattern);
+      assert.deepEqual([...paths].sort(), want.map((w) => join(dir, w)).sort(), pattern);
       for (const path of paths) assert.ok(p.couldName(path), `${pattern} -> ${path}`);
       assert.deepEqual([...p.paths()], paths);
     }
