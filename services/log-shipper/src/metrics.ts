@@ -7,6 +7,8 @@ export interface ShipperMetrics {
   failed(reason: FailureClass): void;
   retried(reason: FailureClass): void;
   reconciled(kind: 'prefix' | 'airflow-append' | 'foreign'): void;
+  /** An object confirmed earlier was gone from S3 and is written again whole. */
+  reestablished(): void;
   deleted(): void;
   backlog(files: number, bytes: number): void;
   diskFreeRatio(ratio: number): void;
@@ -84,6 +86,13 @@ export const SHIPPER_METRICS = {
     dimensions: ['Kind'],
     help: 'Objects found written by someone else; Kind = prefix, airflow-append or foreign',
   },
+  reestablished: {
+    name: 'LogObjectsReestablished',
+    unit: 'Count',
+    kind: 'counter',
+    dimensions: [],
+    help: 'Objects confirmed earlier but found gone from S3 (deleted, expired, bucket restored), written again whole',
+  },
   localDeleted: {
     name: 'LocalLogsDeleted',
     unit: 'Count',
@@ -121,6 +130,7 @@ export function shipperMetrics(metrics: Metrics): ShipperMetrics {
   const bytes = metrics.counter(m.bytesShipped.name, {}, m.bytesShipped.unit);
   const lag = metrics.distribution(m.shipLag.name, {}, m.shipLag.unit);
   const deletions = metrics.counter(m.localDeleted.name, {}, m.localDeleted.unit);
+  const reestablished = metrics.counter(m.reestablished.name, {}, m.reestablished.unit);
   const backlogFiles = metrics.gauge(m.backlogFiles.name, {}, m.backlogFiles.unit);
   const backlogBytes = metrics.gauge(m.backlogBytes.name, {}, m.backlogBytes.unit);
   const diskFree = metrics.gauge(m.diskFree.name, {}, m.diskFree.unit);
@@ -134,6 +144,7 @@ export function shipperMetrics(metrics: Metrics): ShipperMetrics {
     failed: (reason) => metrics.counter(m.failures.name, { Reason: reason }, m.failures.unit).add(),
     retried: (reason) => metrics.counter(m.retries.name, { Reason: reason }, m.retries.unit).add(),
     reconciled: (kind) => metrics.counter(m.reconciliations.name, { Kind: kind }, m.reconciliations.unit).add(),
+    reestablished: () => reestablished.add(),
     deleted: () => deletions.add(),
     backlog(f, b) {
       backlogFiles.set(f);
@@ -150,6 +161,7 @@ export const noShipperMetrics: ShipperMetrics = {
   failed() {},
   retried() {},
   reconciled() {},
+  reestablished() {},
   deleted() {},
   backlog() {},
   diskFreeRatio() {},

@@ -423,6 +423,15 @@ export function isPrecondition(err: unknown): boolean {
   );
 }
 
+/**
+ * True when a write conditional on an ETag failed because the key holds no object at all (S3 answers
+ * `If-Match` on a missing key with 404 NoSuchKey); a missing bucket or multipart upload is not this.
+ */
+export function isObjectGone(err: unknown): boolean {
+  const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e?.name === 'NoSuchKey' || (e?.name === 'NotFound' && e?.$metadata?.httpStatusCode === 404);
+}
+
 function isNotFound(err: unknown): boolean {
   const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;

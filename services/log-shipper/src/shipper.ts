@@ -11,6 +11,7 @@ import { ShipJournal, type ShipRecord } from './journal.ts';
 import type { ShipperMetrics } from './metrics.ts';
 import {
   IntegrityError,
+  isObjectGone,
   isPrecondition,
   type ObjectOptions,
   ObjectWriter,
@@ -712,11 +713,31 @@ export class LogShipper {
         this.o.onUploaded?.({ path: f.path, bucket: f.bucket, key: f.key, size, final, confirmedAt, lagMs });
         return;
       } catch (err) {
+        if ('ifMatch' in condition && isObjectGone(err)) {
+          this.objectGone(f);
+          continue;
+        }
         if (!isPrecondition(err)) throw err;
         await this.reconcile(f);
       }
     }
     throw new Error(`gave up reconciling ${f.key} after repeated conflicts`);
+  }
+
+  /**
+   * The object we last confirmed is no longer there (a lifecycle rule, a manual delete, a bucket
+   * restored empty): `If-Match` can never succeed again, so the whole file is written anew on
+   * condition that the key is still absent. The confirmed size is kept, so the bytes metric counts
+   * only growth; the journal keeps the old record until the new write is confirmed.
+   */
+  private objectGone(f: Tracked): void {
+    if (!f.confirmed) return;
+    this.o.logger.warn(
+      { path: f.path, bucket: f.bucket, key: f.key, confirmedBytes: Math.max(0, f.confirmed.size) },
+      'object gone from S3 (deleted, expired or the bucket restored); writing the whole file again',
+    );
+    this.o.metrics.reestablished();
+    f.confirmed = { ...f.confirmed, etag: '' };
   }
 
   private confirm(f: Tracked, rec: ShipRecord, fresh: boolean): void {
@@ -741,7 +762,9 @@ export class LogShipper {
   private async reconcile(f: Tracked): Promise<void> {
     const remote = await this.writer.get(f.bucket, f.key, this.abort.signal);
     if (!remote) {
-      f.confirmed = undefined;
+      // Some stores answer a write `If-Match` on a missing key with 412 rather than NoSuchKey.
+      if (f.confirmed?.etag) this.objectGone(f);
+      else f.confirmed = undefined;
       return;
     }
     const local = await readRange(f.path, 0, f.size, f);
