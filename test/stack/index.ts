@@ -84,6 +84,9 @@ export function ensurePackages(opts: { moto?: boolean } = {}): void {
   // Real Celery/kombu (Debian's Python) for the broker interop tests.
   const celery = () => spawnSync('/usr/bin/python3', ['-c', 'import celery, kombu, redis'], { encoding: 'utf8' });
   if (celery().status !== 0) missing.push('python3-celery', 'python3-redis');
+  // The heartbeat probes' clients (dags/windsock_probes.py), as Airflow's images have them.
+  const probeClients = () => spawnSync('/usr/bin/python3', ['-c', 'import psycopg2, boto3'], { encoding: 'utf8' });
+  if (probeClients().status !== 0) missing.push('python3-psycopg2', 'python3-boto3');
   missing.push(...missingDockerPackages());
   aptInstall(missing);
   const stillNoCelery = celery();
