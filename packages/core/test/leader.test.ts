@@ -8,10 +8,10 @@ import pg from 'pg';
 import { createDatabase } from '../../../test/helpers/stack.ts';
 
 const INTERVAL_MS = 500;
-// Slack for a loaded CI machine: a contender's start-up (tsx, imports) can take many seconds, and
-// a timer may fire late; the handover itself is bounded by the interval plus this.
+// A contender's start-up (tsx, imports) can take many seconds on a loaded machine. Nothing here is
+// bounded by the clock: the test waits on events (log lines, the database's view of the sessions);
+// how long a handover takes is measured in bench/queue-depth.bench.ts.
 const STARTUP_MS = 60_000;
-const SLACK_MS = 700;
 const child = join(import.meta.dirname, 'fixtures', 'leader-child.ts');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -30,18 +30,32 @@ const readLog = (file: string): Line[] =>
       return { t: Number(t), id: id as string, what: what.join(' ') };
     });
 
-async function waitFor<T>(what: string, f: () => T | undefined, ms = 10_000): Promise<T> {
+async function waitFor<T>(what: string, f: () => T | undefined | Promise<T | undefined>, ms = 10_000): Promise<T> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    const v = f();
+    const v = await f();
     if (v !== undefined) return v;
     await sleep(20);
   }
   throw new Error(`timed out waiting for ${what}`);
 }
 
-function contender(url: string, log: string, id: string): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', child, url, log, id, String(INTERVAL_MS)], {
+/** The contenders' lock sessions as PostgreSQL sees them (pid, last query, when it started). */
+async function sessions(url: string): Promise<{ pid: number; query: string; query_start: string }[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    const r = await c.query<{ pid: number; query: string; query_start: string }>(
+      "SELECT pid, query, query_start::text AS query_start FROM pg_stat_activity WHERE application_name = 'windsock-leader-test-singleton' ORDER BY backend_start",
+    );
+    return r.rows;
+  } finally {
+    await c.end();
+  }
+}
+
+function contender(url: string, log: string, id: string, intervalMs = INTERVAL_MS): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', child, url, log, id, String(intervalMs)], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
 }
@@ -90,6 +104,9 @@ describe('leader election on a PostgreSQL advisory lock', () => {
       },
       STARTUP_MS,
     );
+    const [aSession] = await sessions(db.url);
+    const aPid = aSession?.pid;
+    assert.ok(aPid, "A's lock session is visible");
     const b = contender(db.url, log, 'B');
     procs.push(b);
     let bOut = false;
@@ -97,31 +114,45 @@ describe('leader election on a PostgreSQL advisory lock', () => {
       bOut = true;
     });
     await waitFor('B started (it has tried for the lock once)', () => (bOut ? true : undefined), STARTUP_MS);
-    await sleep(INTERVAL_MS * 3);
+    // B's campaigns are seen from the database: its session's last query is the lock attempt, and
+    // query_start moves on each attempt. Two attempts while A lives, and B is still not elected.
+    const bAttempts = new Set<string>();
+    await waitFor(
+      'B tried for the lock twice more while A leads',
+      async () => {
+        for (const row of await sessions(db.url)) {
+          if (row.pid !== aPid && /pg_try_advisory_lock/.test(row.query)) bAttempts.add(row.query_start);
+        }
+        return bAttempts.size >= 3 ? true : undefined;
+      },
+      STARTUP_MS,
+    );
     assert.ok(!readLog(log).some((l) => l.id === 'B' && l.what === 'ELECTED'), 'B must not be elected while A lives');
 
     const killedAt = Date.now();
     a.kill('SIGKILL');
     await new Promise((r) => a.once('exit', r));
-    const bElected = await waitFor('B elected', () => readLog(log).find((l) => l.id === 'B' && l.what === 'ELECTED'));
-    const handover = bElected.t - killedAt;
-    assert.ok(handover <= INTERVAL_MS + SLACK_MS, `handover took ${handover} ms (interval ${INTERVAL_MS} ms)`);
-    await sleep(200);
+    const bElected = await waitFor(
+      'B elected',
+      () => readLog(log).find((l) => l.id === 'B' && l.what === 'ELECTED'),
+      STARTUP_MS,
+    );
+    assert.ok(bElected.t >= killedAt, 'B elected only after A was killed');
+    await waitFor('B acts as the new leader', () =>
+      readLog(log).some((l) => l.id === 'B' && l.what === 'ACT' && l.t > bElected.t) ? true : undefined,
+    );
 
     const lines = readLog(log);
     const lastA = Math.max(...lines.filter((l) => l.id === 'A' && l.what === 'ACT').map((l) => l.t));
     assert.ok(lastA <= killedAt, 'A acted after it was killed');
-    assert.ok(
-      lines.some((l) => l.id === 'B' && l.what === 'ACT' && l.t > bElected.t),
-      'B acts as the new leader',
-    );
     assertSingleLeader([...lines, { t: killedAt, id: 'A', what: 'KILLED' }].sort((x, y) => x.t - y.t));
     b.kill('SIGKILL');
   });
 
   it('losing the lock connection deposes the leader at once, before it acts again', async () => {
     const log = join(mkdtempSync(join(tmpdir(), 'ws-leader-')), 'log');
-    const c = contender(db.url, log, 'C');
+    // A long interval: the periodic check cannot be what notices the cut, only the connection can.
+    const c = contender(db.url, log, 'C', 3000);
     procs.push(c);
     await waitFor(
       'C elected',
@@ -136,15 +167,23 @@ describe('leader election on a PostgreSQL advisory lock', () => {
     );
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
-    const cutAt = Date.now();
     const r = await admin.query(
       "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE application_name = 'windsock-leader-test-singleton'",
     );
     assert.equal(r.rowCount, 1);
-    const deposed = await waitFor('C deposed', () => readLog(log).find((l) => l.what.startsWith('DEPOSED')));
-    assert.ok(deposed.t - cutAt < 1000, `deposed ${deposed.t - cutAt} ms after the connection was cut`);
+    const deposed = await waitFor(
+      'C deposed',
+      () => readLog(log).find((l) => l.what.startsWith('DEPOSED')),
+      STARTUP_MS,
+    );
+    // Deposed by the connection's own error/end event (at once), not by the next periodic check.
+    assert.match(deposed.what, /^DEPOSED lock_connection_(error|closed)/);
     // It campaigns again on a new connection and wins (nobody else holds the lock).
-    const reElected = await waitFor('C re-elected', () => readLog(log).filter((l) => l.what === 'ELECTED')[1]);
+    const reElected = await waitFor(
+      'C re-elected',
+      () => readLog(log).filter((l) => l.what === 'ELECTED')[1],
+      STARTUP_MS,
+    );
     assert.ok(reElected.t >= deposed.t);
     assertSingleLeader(readLog(log));
     await admin.end();
