@@ -1,5 +1,16 @@
 export type { MetadbClient, ScriptClient } from './client.ts';
 export {
+  DAG_RUNS_SQL,
+  DAG_SCHEDULE_SQL,
+  type DagRunRow,
+  type DagScheduleRow,
+  dagRuns,
+  dagSchedule,
+  RUN_TASKS_SQL,
+  type RunTaskRow,
+  runTasks,
+} from './dag-runs.ts';
+export {
   DETECT_SCHEMA_VERSION_SQL,
   detectAirflowSchemaVersion,
   NotAnAirflowMetadbError,
