@@ -9,7 +9,7 @@ import { renderReference, spliceReference } from './config/reference.ts';
 import { buildSchema, type ConfigSection } from './config/schema.ts';
 import { ConfigError, errorMessage, UserError } from './errors.ts';
 import { Runtime } from './lifecycle.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, routeProcessWarnings } from './logger.ts';
 
 /** Options of {@link runCli}. */
 export interface RunCliOptions {
@@ -85,13 +85,20 @@ export async function runCli(opts: RunCliOptions): Promise<number> {
   const stderr = opts.stderr ?? process.stderr;
   const env = opts.env ?? process.env;
   const argv = opts.argv ?? process.argv;
+  // The real process (not a test's in-process run): Node's warnings become JSON log lines.
+  const ownsProcess = opts.stderr === undefined;
+  if (ownsProcess) routeProcessWarnings(createLogger({ name: 'windsock' }));
   const sections: ConfigSection[] = opts.commands.flatMap((c) => (c.configSection ? [c.configSection] : []));
   const program = new Command('windsock')
     .description('Observability and autoscaling sidecars for Apache Airflow (CeleryExecutor) on AWS ECS')
     .version(opts.version)
     .exitOverride()
-    .configureOutput({ writeOut: (s) => stdout.write(s), writeErr: (s) => stderr.write(s) })
-    .showHelpAfterError('(run with --help for usage)');
+    .configureOutput({
+      writeOut: (s) => stdout.write(s),
+      writeErr: (s) => stderr.write(s),
+      // Commander's own errors (unknown option, missing argument) in the CLI's one-line format.
+      outputError: (s, write) => write(`windsock: ${s.trim().replace(/\s*\n\s*/g, ' ')} (run with --help for usage)\n`),
+    });
 
   let exitCode = 0;
   const subcommand = (name: string, summary: string): Command => {
@@ -128,6 +135,7 @@ export async function runCli(opts: RunCliOptions): Promise<number> {
         level: config.logLevel,
         base: { cluster: config.cluster },
       });
+      if (ownsProcess) routeProcessWarnings(logger);
       const registry = new Registry();
       const ctx: CommandContext = {
         config,
@@ -163,6 +171,11 @@ export async function runCli(opts: RunCliOptions): Promise<number> {
       else if (cmd === invoked) register(await load(cmd));
       else registerUnloaded(cmd);
     }
+    const unknown = unknownCommand(program, argv.slice(2));
+    if (unknown) {
+      stderr.write(`windsock: error: unknown command '${unknown}' (windsock --help lists the commands)\n`);
+      return 2;
+    }
     await program.parseAsync(argv);
     return exitCode;
   } catch (err) {
@@ -179,6 +192,24 @@ export async function runCli(opts: RunCliOptions): Promise<number> {
     if (env.WINDSOCK_DEBUG_STACK) stderr.write(`${(err as Error).stack}\n`);
     return 1;
   }
+}
+
+/**
+ * The command word in `args` that names no command, if any: commander answers `windsock nosuch
+ * --help` with the general help and exit 0, as if the command existed. Words are followed down
+ * command groups (`config print`); a command's own arguments are not looked at.
+ */
+function unknownCommand(program: Command, args: readonly string[]): string | undefined {
+  let words = args;
+  if (words[0] === 'help') words = words.slice(1);
+  let parent: Command = program;
+  for (const word of words) {
+    if (word.startsWith('-') || parent.commands.length === 0) return undefined;
+    const next = parent.commands.find((c) => c.name() === word || c.aliases().includes(word));
+    if (!next) return [...args.slice(0, args.indexOf(word)).filter((w) => w !== 'help'), word].join(' ');
+    parent = next;
+  }
+  return undefined;
 }
 
 /** `config print` and `config reference`, which need every section. */

@@ -45,3 +45,25 @@ export function createLogger(opts: CreateLoggerOptions): Logger {
 export function silentLogger(): Logger {
   return pino({ level: 'silent' });
 }
+
+let warningLogger: Logger | undefined;
+function logWarning(warning: Error): void {
+  const code = (warning as NodeJS.ErrnoException).code;
+  warningLogger?.warn(
+    { warning: { name: warning.name, ...(code ? { code } : {}), message: warning.message } },
+    `process warning: ${warning.name}: ${warning.message.split('\n')[0]}`,
+  );
+}
+
+/**
+ * Sends Node's process warnings (deprecations, experimental features, and those dependencies emit,
+ * such as the AWS SDK's NodeVersionSupportWarning) to `logger` as JSON lines at level warn, instead
+ * of Node's plain-text lines on stderr, which would break the JSON log stream. Node's own printer
+ * is removed; a later call switches the logger (the CLI's start-up logger, then the command's).
+ */
+export function routeProcessWarnings(logger: Logger): void {
+  warningLogger = logger;
+  if (process.listeners('warning').includes(logWarning)) return;
+  process.removeAllListeners('warning');
+  process.on('warning', logWarning);
+}
