@@ -4,12 +4,26 @@ import { ConfigError, CronJob, PeriodicJob, silentLogger } from '@windsock/core'
 import { Registry } from 'prom-client';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Let every pending promise chain run (setImmediate is not mocked). */
+const settle = () => new Promise((r) => setImmediate(r));
+
+/** Polls `check` until true; fails after `ms` (a bound for a stuck test, not a timing assertion). */
+async function waitUntil(what: string, check: () => boolean, ms = 30_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
 
 describe('periodic jobs', () => {
-  it('never overlaps itself: a slow run delays the next one, and that is counted', async () => {
+  it('never overlaps itself: a slow run delays the next one, and that is counted', async (t) => {
+    // The clock is mocked: run durations are exact, so a loaded machine cannot add an overrun.
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 0 });
     let running = 0;
     let maxRunning = 0;
     let runs = 0;
+    const started: number[] = [];
     const registry = new Registry();
     const job = new PeriodicJob({
       name: 'slow',
@@ -20,16 +34,24 @@ describe('periodic jobs', () => {
         running++;
         maxRunning = Math.max(maxRunning, running);
         runs++;
-        await sleep(runs <= 3 ? 120 : 5); // three slow runs, then fast ones
+        started.push(Date.now());
+        if (runs <= 3) await new Promise((r) => setTimeout(r, 120)); // three slow runs, then instant ones
         running--;
       },
     });
     job.start();
-    await sleep(700);
+    for (let ms = 0; ms < 700; ms++) {
+      await settle();
+      t.mock.timers.tick(1);
+    }
+    await settle();
     await job.stop();
     assert.equal(maxRunning, 1, 'two runs overlapped');
     assert.equal(job.stats.overruns, 3, 'exactly the three slow runs overran');
-    assert.ok(job.stats.runs >= 6, `only ${job.stats.runs} runs`);
+    // Each slow run delays the next start by its whole duration; then one start per interval.
+    assert.ok(started[1]! - started[0]! >= 120 && started[2]! - started[1]! >= 120 && started[3]! - started[2]! >= 120);
+    for (let i = 4; i < started.length; i++) assert.equal(started[i]! - started[i - 1]!, 40, `start ${i}`);
+    assert.ok(job.stats.runs >= 10, `only ${job.stats.runs} runs`);
     const text = await registry.metrics();
     assert.match(text, /windsock_job_overruns_total\{job="slow"\} 3/);
   });
@@ -46,7 +68,7 @@ describe('periodic jobs', () => {
       },
     });
     job.start();
-    await sleep(200);
+    await waitUntil('four runs', () => job.stats.runs >= 4);
     await job.stop();
     assert.ok(job.stats.failures >= 2);
     assert.equal(job.stats.failures, Math.ceil(job.stats.runs / 2));
@@ -55,11 +77,13 @@ describe('periodic jobs', () => {
   it('stop() waits for the run in flight and aborts its signal', async () => {
     let aborted = false;
     let finished = false;
+    let began = false;
     const job = new PeriodicJob({
       name: 'long',
       intervalMs: 1000,
       logger: silentLogger(),
       run: async (signal) => {
+        began = true;
         await new Promise<void>((r) => signal.addEventListener('abort', () => r()));
         aborted = signal.aborted;
         await sleep(50);
@@ -67,7 +91,7 @@ describe('periodic jobs', () => {
       },
     });
     job.start();
-    await sleep(30);
+    await waitUntil('the run began', () => began);
     await job.stop();
     assert.ok(aborted && finished);
   });
@@ -91,7 +115,7 @@ describe('periodic jobs', () => {
       },
     });
     job.start();
-    await sleep(3300);
+    await waitUntil('a tick arrives while a run is going', () => job.stats.overruns >= 1);
     await job.stop();
     assert.equal(maxActive, 1);
     assert.ok(job.stats.overruns >= 1, 'a tick arrived while the previous run was going');
