@@ -39,9 +39,15 @@ const logShipper: WindsockCommand = {
     },
   ],
   async run(ctx) {
-    const { buildLogShipper, logShipperService } = await import('./service.ts');
+    const { buildLogShipper, checkStartup, logShipperService } = await import('./service.ts');
     const config = ctx.config as LogShipperFullConfig;
     const parts = buildLogShipper({ config, logger: ctx.logger, registry: ctx.registry });
+    try {
+      await checkStartup(parts.options);
+    } catch (err) {
+      await parts.close();
+      throw err;
+    }
     if (ctx.options.once) {
       let result: { confirmed: number; failed: string[] };
       try {

@@ -1,7 +1,9 @@
+import type { Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { createS3Client } from '@windsock/aws';
-import { type BaseConfig, ConfigError, type Logger, type Service } from '@windsock/core';
+import { type BaseConfig, ConfigError, errorMessage, type Logger, type Service, UserError } from '@windsock/core';
 import { createSinks, type MetricSink, Metrics } from '@windsock/metrics';
 import type { Registry } from 'prom-client';
 import type { LogShipperConfig } from './config.ts';
@@ -125,8 +127,42 @@ export function metadbFinishSignal(config: LogShipperFullConfig, logger: Logger)
   });
 }
 
+/**
+ * Start-up checks for mistakes that would otherwise look like success or like an outage: a base log
+ * folder that does not exist (nothing to ship: `--once` reported `confirmed 0`), and no AWS region
+ * (every upload failed and was retried). Each is one {@link ConfigError} naming what to set.
+ */
+export async function checkStartup(options: Pick<LogShipperOptions, 'baseLogFolder' | 's3'>): Promise<void> {
+  const dir = options.baseLogFolder;
+  let st: Stats;
+  try {
+    st = await stat(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new ConfigError(
+        `airflow.baseLogFolder ${JSON.stringify(dir)} does not exist: set --base-log-folder or AIRFLOW__LOGGING__BASE_LOG_FOLDER to the folder Airflow writes task logs into`,
+      );
+    }
+    throw new UserError(`cannot read airflow.baseLogFolder ${JSON.stringify(dir)}: ${errorMessage(err)}`);
+  }
+  if (!st.isDirectory()) {
+    throw new ConfigError(
+      `airflow.baseLogFolder ${JSON.stringify(dir)} is not a folder: set --base-log-folder or AIRFLOW__LOGGING__BASE_LOG_FOLDER to the folder Airflow writes task logs into`,
+    );
+  }
+  try {
+    await options.s3.config.region();
+  } catch {
+    throw new ConfigError(
+      "no AWS region for S3: set aws.region (WINDSOCK_AWS__REGION) or AWS_REGION to the log bucket's region",
+    );
+  }
+}
+
 /** What {@link buildLogShipper} makes; `close()` flushes metrics and closes the metadb pool. */
 export interface LogShipperParts {
+  /** The options the shipper was built with (start-up checks read them). */
+  options: LogShipperOptions;
   shipper: LogShipper;
   metrics: Metrics;
   finishSignal: FinishSignal | undefined;
@@ -140,11 +176,13 @@ export function buildLogShipper(
 ): LogShipperParts {
   const metrics = shipperMetricsFacade(ctx.config, ctx.logger, ctx.registry, overrides.extraSinks);
   const finishSignal = metadbFinishSignal(ctx.config, ctx.logger);
-  const shipper = new LogShipper({
+  const options: LogShipperOptions = {
     ...shipperOptions(ctx.config, ctx.logger, shipperMetrics(metrics), finishSignal),
     ...overrides.options,
-  });
+  };
+  const shipper = new LogShipper(options);
   return {
+    options,
     shipper,
     metrics,
     finishSignal,
