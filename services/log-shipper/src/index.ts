@@ -21,7 +21,7 @@ export {
   shipperMetrics,
 } from './metrics.ts';
 export { type RemoteRelation, relateRemote } from './reconcile.ts';
-export { airflowS3Key, siblingKey, type TaskLogKey } from './remote-key.ts';
+export { siblingKey } from './remote-key.ts';
 export type { LogShipperFullConfig, LogShipperParts } from './service.ts';
 export type { LogShipper, LogShipperOptions, UploadedEvent } from './shipper.ts';
 

@@ -2,6 +2,7 @@ import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { parseS3Url } from '@windsock/airflow';
 import { createS3Client } from '@windsock/aws';
 import { type BaseConfig, ConfigError, errorMessage, type Logger, type Service, UserError } from '@windsock/core';
 import { createSinks, type MetricSink, Metrics } from '@windsock/metrics';
@@ -28,6 +29,11 @@ export function shipperOptions(
     throw new ConfigError(
       'airflow.remoteBaseLogFolder is not set: set AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER=s3://bucket/prefix (the same value the webserver/api-server reads)',
     );
+  }
+  try {
+    parseS3Url(remote);
+  } catch (err) {
+    throw new ConfigError(`airflow.remoteBaseLogFolder: ${(err as Error).message}`);
   }
   if (c.sse !== 'aws:kms' && c.kmsKeyId)
     throw new ConfigError('logShipper.kmsKeyId is set but logShipper.sse is not aws:kms');

@@ -4,6 +4,7 @@ import { type Stats, statfsSync } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { s3LogLocation } from '@windsock/airflow';
 import type { Logger } from '@windsock/core';
 import { FileDiscovery, type SourceSpec } from './discovery.ts';
 import { type FinishSignal, hasEndMarker } from './finish.ts';
@@ -20,7 +21,7 @@ import {
   type WriteCondition,
 } from './object-writer.ts';
 import { relateRemote } from './reconcile.ts';
-import { airflowS3Key, siblingKey } from './remote-key.ts';
+import { siblingKey } from './remote-key.ts';
 import { backoffMs, failureClass, failureReason, type RetryPolicy } from './retry.ts';
 
 /** Everything a {@link LogShipper} needs; times in ms. */
@@ -402,7 +403,7 @@ export class LogShipper {
     let baseKey: string;
     try {
       if (source.kind === 'task') {
-        const k = airflowS3Key(source.remote, rel);
+        const k = s3LogLocation(source.remote, rel);
         bucket = k.bucket;
         baseKey = k.key;
         key = rec?.key ?? k.key;
@@ -411,7 +412,7 @@ export class LogShipper {
           .toISOString()
           .replace(/[-:]/g, '')
           .replace(/\.\d+Z$/, 'Z');
-        const k = airflowS3Key(source.remote, `${this.o.shipperId}/${rel}.${stamp}`);
+        const k = s3LogLocation(source.remote, `${this.o.shipperId}/${rel}.${stamp}`);
         bucket = k.bucket;
         baseKey = rec?.key ?? k.key;
         key = baseKey;
@@ -487,7 +488,7 @@ export class LogShipper {
         .replace(/[-:]/g, '')
         .replace(/\.\d+Z$/, 'Z');
       const rel = relative(f.source.directory, f.path).split(sep).join('/');
-      f.key = airflowS3Key(f.source.remote, `${this.o.shipperId}/${rel}.${stamp}`).key;
+      f.key = s3LogLocation(f.source.remote, `${this.o.shipperId}/${rel}.${stamp}`).key;
       f.baseKey = f.key;
     } else {
       // The attempt key holds the old content; conditional writes send the new one to a sibling key.

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { airflowS3Key } from '../src/remote-key.ts';
+import { s3LogLocation } from '@windsock/airflow';
 import { airflowRead } from './helpers/airflow-s3.ts';
 import {
   getObject,
@@ -85,6 +85,15 @@ const FIXTURES: KeyFixture[] = [
     relativePath: 'report/render/manual__2024-12-24T18:00:00+00:00/-1/2.log',
     expectedKey: 'custom/prefix/report/render/manual__2024-12-24T18:00:00+00:00/-1/2.log',
   },
+  {
+    // A run id with `#` (possible with a custom allowed_run_id_pattern): parse_s3_url splits with
+    // urlsplit(..., allow_fragments=False), so the `#` and all after it stay in the key.
+    name: 'a run id with # in it',
+    template: TPL_2X,
+    remoteBase: (b) => `s3://${b}/logs`,
+    relativePath: 'dag_id=etl/run_id=manual__retry#2/task_id=t/attempt=1.log',
+    expectedKey: 'logs/dag_id=etl/run_id=manual__retry#2/task_id=t/attempt=1.log',
+  },
 ];
 
 let fx: ShipperFixture;
@@ -95,7 +104,8 @@ after(() => fx?.cleanup());
 
 test('the key mapping equals os.path.join + parse_s3_url for every fixture', () => {
   for (const f of FIXTURES) {
-    assert.deepEqual(airflowS3Key(f.remoteBase('b1'), f.relativePath), { bucket: 'b1', key: f.expectedKey }, f.name);
+    const { bucket, key } = s3LogLocation(f.remoteBase('b1'), f.relativePath);
+    assert.deepEqual({ bucket, key }, { bucket: 'b1', key: f.expectedKey }, f.name);
   }
 });
 
