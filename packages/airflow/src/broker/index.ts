@@ -27,6 +27,13 @@ export {
   UNACKED_INDEX_KEY,
   UNACKED_KEY,
 } from './kombu-keys.ts';
+export {
+  CeleryControl,
+  type CeleryControlOptions,
+  type CeleryQueueInfo,
+  type CeleryTaskInfo,
+  type WorkerActivity,
+} from './pidbox.ts';
 export { PyTuple, type PyValue, pythonJsonDumps, saferepr } from './python-text.ts';
 export {
   boundQueues,
