@@ -4,7 +4,7 @@
 // with node's test runner, stop what this run started, and end with "N passed, N failed, N skipped".
 // Under CI=true a skipped (or todo) test or suite is a failure, named with its reason.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { node24, WANTED_MAJOR } from './node24.mjs';
@@ -85,8 +85,7 @@ if (!only.length) {
 }
 
 process.stdout.write(`\n== node --test (${files.length} files)\n`);
-const tapFile = join(info.dir, `results-${process.pid}.tap`);
-const skipFile = join(info.dir, `skips-${process.pid}.jsonl`);
+const resultsFile = join(info.dir, `results-${process.pid}.jsonl`);
 const child = spawn(
   process.execPath,
   [
@@ -97,10 +96,8 @@ const child = spawn(
     '--test-timeout=600000',
     '--test-reporter=spec',
     '--test-reporter-destination=stdout',
-    '--test-reporter=tap',
-    `--test-reporter-destination=${tapFile}`,
-    `--test-reporter=${join(root, 'scripts', 'skip-reporter.mjs')}`,
-    `--test-reporter-destination=${skipFile}`,
+    `--test-reporter=${join(root, 'scripts', 'results-reporter.mjs')}`,
+    `--test-reporter-destination=${resultsFile}`,
     ...files,
   ],
   { stdio: 'inherit', env: { ...process.env, ...stackEnv(info) } },
@@ -109,15 +106,17 @@ const code = await new Promise((res) => child.on('exit', (c, sig) => res(c ?? (s
 
 if (started && !process.env.WINDSOCK_KEEP_STACK) await down();
 
-const tap = existsSync(tapFile) ? readFileSync(tapFile, 'utf8') : '';
-const count = (k) => Number(new RegExp(`^# ${k} (\\d+)$`, 'm').exec(tap)?.[1] ?? 0);
-// Every skipped or todo test and suite (node's own "# skipped" never counts a skipped describe).
-const skips = (existsSync(skipFile) ? readFileSync(skipFile, 'utf8') : '')
+// The run's counts, and every skipped or todo test and suite (scripts/results-reporter.mjs).
+const records = (existsSync(resultsFile) ? readFileSync(resultsFile, 'utf8') : '')
   .split('\n')
   .filter(Boolean)
   .map((l) => JSON.parse(l));
-const passed = count('pass');
-let failed = count('fail') + count('cancelled');
+rmSync(resultsFile, { force: true });
+const counts = records.find((r) => r.summary)?.summary ?? {};
+const skips = records.filter((r) => r.kind);
+const count = (k) => Number(counts[k] ?? 0);
+const passed = count('passed');
+let failed = count('failed') + count('cancelled');
 if (!staticOk) failed += 1;
 if (code !== 0 && failed === 0) failed = 1;
 if (!staticOk) process.stdout.write('lint/format or typecheck failed (counted as 1 failure)\n');

@@ -1,9 +1,10 @@
-// A node:test reporter for scripts/test.mjs: one JSON line per skipped or todo test or suite, with
-// its file, its full name (suite › test) and the reason. Node's own summary counts skipped tests
-// only, never a skipped `describe`, so this is what tells every skip.
+// A node:test reporter for scripts/test.mjs, one JSON line per record: every skipped or todo test
+// and suite, with its file, full name (suite › test) and reason (node's own counts never include
+// a skipped `describe`), and at the end the run's counts ({"summary": {...}}). One reporter
+// instead of node's tap reporter beside it: a third reporter makes node warn about listeners.
 import { relative } from 'node:path';
 
-export default async function* skipReporter(source) {
+export default async function* resultsReporter(source) {
   /** Per file, the names of the tests and suites open at each nesting level. */
   const open = new Map();
   for await (const event of source) {
@@ -28,6 +29,9 @@ export default async function* skipReporter(source) {
         name: [...parents, data.name].join(' › '),
         reason: typeof reason === 'string' && reason ? reason : '(no reason given)',
       })}\n`;
+    } else if (event.type === 'test:summary' && data.file === undefined) {
+      // The whole run's counts (per-file summaries carry their file).
+      yield `${JSON.stringify({ summary: data.counts })}\n`;
     }
   }
 }
