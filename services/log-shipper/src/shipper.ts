@@ -4,10 +4,10 @@ import { type Stats, statfsSync } from 'node:fs';
 import { stat, unlink } from 'node:fs/promises';
 import { relative, sep } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { s3LogLocation } from '@windsock/airflow';
+import { hasTaskEndMarker, s3LogLocation } from '@windsock/airflow';
 import type { Logger } from '@windsock/core';
 import { FileDiscovery, type SourceSpec } from './discovery.ts';
-import { type FinishSignal, hasEndMarker } from './finish.ts';
+import type { FinishSignal } from './finish.ts';
 import { ShipJournal, type ShipRecord } from './journal.ts';
 import type { ShipperMetrics } from './metrics.ts';
 import {
@@ -516,7 +516,7 @@ export class LogShipper {
     const nl = buf.lastIndexOf(0x0a);
     if (nl >= 0) f.lineEnd = from + nl + 1;
     const complete = nl >= 0 ? buf.subarray(0, nl + 1).toString('utf8') : '';
-    if (f.source.kind === 'task' && hasEndMarker(complete, this.o.endMarkers)) {
+    if (f.source.kind === 'task' && hasTaskEndMarker(complete, this.o.endMarkers)) {
       f.markerSeen = true;
       f.finished = true;
     } else if (complete !== '') {

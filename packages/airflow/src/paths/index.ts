@@ -1,3 +1,4 @@
+export { COMPONENTS, dagFromPath, inferComponent } from './component.ts';
 export { pythonIsoformat } from './dates.ts';
 export { TemplateError } from './jinja.ts';
 export {
