@@ -1,40 +1,5 @@
 /**
- * The Component dimension: which Airflow process wrote a log. Configured per input, or inferred
- * from the path the way Airflow and the official image lay logs out.
+ * The path grammar lives in `@windsock/airflow` (paths/component.ts); this re-export remains only
+ * until pipeline.ts imports it from there (its other edits were in flight when this moved).
  */
-
-/** Components log-metrics knows by name (a configured component may be any other word too). */
-export const COMPONENTS = [
-  'scheduler',
-  'worker',
-  'task',
-  'webserver',
-  'api-server',
-  'triggerer',
-  'dag-processor',
-] as const;
-
-// Checked in order: a task log path (dag_id=.../attempt=N.log) may contain any other word.
-const RULES: [RegExp, string][] = [
-  [/(?:^|\/)(?:dag_id=[^/]+\/|[^/]+\/[^/]+\/[^/]+\/\d+\.log$)|\/attempt=\d+\.log(?:\.trigger\.\d+\.log)?$/, 'task'],
-  [/dag[-_]?processor/i, 'dag-processor'],
-  [/scheduler/i, 'scheduler'],
-  [/triggerer/i, 'triggerer'],
-  [/api[-_]?server/i, 'api-server'],
-  [/webserver|gunicorn/i, 'webserver'],
-  [/worker|celery/i, 'worker'],
-];
-
-/** The component a log path belongs to, or 'unknown' when nothing in the path tells. */
-export function inferComponent(path: string): string {
-  const p = path.replace(/\\/g, '/');
-  for (const [re, name] of RULES) if (re.test(p)) return name;
-  return 'unknown';
-}
-
-const DAG_IN_PATH = /(?:^|\/)dag_id=([^/]+)\//;
-
-/** The DAG a task log path names (`.../dag_id=<dag>/...`), if any. */
-export function dagFromPath(path: string): string | undefined {
-  return DAG_IN_PATH.exec(path)?.[1];
-}
+export { COMPONENTS, dagFromPath, inferComponent } from '@windsock/airflow';

@@ -7,7 +7,6 @@ import { logMetricsCommand } from './command.ts';
 
 export { type CheckpointState, CheckpointStore } from './checkpoint.ts';
 export { buildService, inputsOf, logMetricsCommand, runOnce } from './command.ts';
-export { COMPONENTS, dagFromPath, inferComponent } from './component.ts';
 export { type LogMetricsConfig, logMetricsSection } from './config.ts';
 export { COUNTERS, type CounterName, type CounterSeries, OTHER, ZERO_FILLED } from './counters.ts';
 export { CountingEngine, SourceCounter, type SourceInfo } from './engine.ts';

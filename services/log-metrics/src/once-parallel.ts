@@ -9,8 +9,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { inferComponent } from '@windsock/airflow';
 import type { Logger } from '@windsock/core';
-import { inferComponent } from './component.ts';
 import type { CounterSeries } from './counters.ts';
 import type { FileInput } from './inputs/file-tailer.ts';
 import { listFiles, type OnceFile, type OnceStats, onceFiles } from './inputs/once-reader.ts';
