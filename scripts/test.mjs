@@ -73,7 +73,14 @@ findTests('test', files);
 files.sort();
 if (only.length) files = files.filter((f) => only.some((o) => f.includes(o)));
 
-const { info, started } = await up();
+let stack;
+try {
+  stack = await up();
+} catch (err) {
+  process.stdout.write(`test: error: the test stack did not start: ${err.message}\n0 passed, 1 failed, 0 skipped\n`);
+  process.exit(1);
+}
+const { info, started } = stack;
 process.stdout.write(
   `== test stack: PostgreSQL ${info.versions.postgres} (127.0.0.1:${info.pgPort}), Redis ${info.versions.redis} (127.0.0.1:${info.redisPort}), moto ${info.versions.moto} (127.0.0.1:${info.motoPort}), promtool ${info.versions.promtool}, Docker ${info.versions.docker} (${info.docker.socketPath})${started ? '' : ' [reused]'}\n`,
 );

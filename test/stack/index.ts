@@ -65,8 +65,10 @@ function aptInstall(pkgs: string[]): void {
   }
   log(`installing ${pkgs.join(' ')} with apt-get (one time)`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  execFileSync('apt-get', ['update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
-  execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...pkgs], {
+  // Another apt-get (a parallel run, a person) may hold dpkg's lock: wait for it, up to 5 minutes.
+  const lock = ['-o', 'DPkg::Lock::Timeout=300'];
+  execFileSync('apt-get', [...lock, 'update', '-qq'], { stdio: ['ignore', 'ignore', 'inherit'], env });
+  execFileSync('apt-get', [...lock, 'install', '-y', '-qq', '--no-install-recommends', ...pkgs], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env,
   });
