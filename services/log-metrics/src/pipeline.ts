@@ -23,6 +23,8 @@ export interface LogPipelineOptions {
   containers?: (pipeline: LogPipeline) => ContainerInput[];
   startPosition: StartPosition;
   checkpoint?: CheckpointState | undefined;
+  /** Paths whose checkpoint entry was invalid: read from their end at start-up (see checkpoint.ts). */
+  distrustedPaths?: Iterable<string> | undefined;
   rules?: readonly CompiledRule[];
   perDag?: { enabled: boolean; maxValues: number };
   maxLineBytes?: number;
@@ -45,7 +47,7 @@ export interface PipelineSnapshot {
 /** Files and stdin -> counters. */
 export class LogPipeline {
   readonly engine: CountingEngine;
-  readonly tailer: FileTailer | undefined;
+  readonly tailer: FileTailer<FileInput> | undefined;
   private readonly stdinInputs: FileInput[];
   private readonly maxLineBytes: number;
 
@@ -62,18 +64,21 @@ export class LogPipeline {
     this.tailer =
       files.length === 0
         ? undefined
-        : new FileTailer({
+        : new FileTailer<FileInput>({
             inputs: files,
             startPosition: opts.startPosition,
             checkpoint: opts.checkpoint?.files,
+            distrustedPaths: opts.distrustedPaths,
             logger: opts.logger,
             cwd: opts.cwd,
-            maxLineBytes: this.maxLineBytes,
             rescanIntervalMs: opts.rescanIntervalMs,
             idleFinishMs: opts.idleFinishMs,
             fingerprints: opts.fingerprints,
             youngQuietMs: opts.youngQuietMs,
-            openHandler: ({ path, input }) => this.handlerFor(path, input),
+            openFile: ({ path, input }) => {
+              const handler = this.handlerFor(path, input);
+              return (offset) => new LineSplitter(handler, offset, this.maxLineBytes);
+            },
           });
   }
 

@@ -254,6 +254,8 @@ describe('FileTailer on real files', () => {
     const { tailer, lines } = recordingTailer({
       inputs: [{ path: `${d}/dag_id=*/run_id=*/task_id=*/attempt=*.log` }],
       rescanIntervalMs: 60_000,
+      // One poll here reads every file (a daemon's poll stops after pollBudgetMs to serve SIGTERM and HTTP).
+      pollBudgetMs: Number.POSITIVE_INFINITY,
     });
     const t0 = performance.now();
     tailer.poll();

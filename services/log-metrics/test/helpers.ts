@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '@windsock/core';
 import { FileTailer, type FileTailerOptions, type OpenedFile } from '../src/inputs/file-tailer.ts';
-import type { LineHandler } from '../src/inputs/lines.ts';
+import { type LineHandler, LineSplitter } from '../src/inputs/lines.ts';
 
 /** A temp directory removed by the returned cleanup. */
 export function tempDir(prefix = 'lm-'): { dir: string; cleanup: () => void } {
@@ -32,7 +32,9 @@ export class RecordingHandler implements LineHandler {
 }
 
 /** A tailer whose files all feed one list of lines (with the path each came from). */
-export function recordingTailer(opts: Partial<FileTailerOptions> & Pick<FileTailerOptions, 'inputs'>) {
+export function recordingTailer(
+  opts: Partial<FileTailerOptions> & Pick<FileTailerOptions, 'inputs'> & { maxLineBytes?: number },
+) {
   const lines: { path: string; text: string }[] = [];
   const opened: OpenedFile[] = [];
   const tailer = new FileTailer({
@@ -41,14 +43,15 @@ export function recordingTailer(opts: Partial<FileTailerOptions> & Pick<FileTail
     idleFinishMs: 50,
     rescanIntervalMs: 0,
     ...opts,
-    openHandler: (f) => {
+    openFile: (f: OpenedFile) => {
       opened.push(f);
-      return {
+      const handler: LineHandler = {
         line: (text) => lines.push({ path: f.path, text }),
         invalidLine: () => lines.push({ path: f.path, text: '<invalid>' }),
         pendingLines: () => 0,
         finish: () => undefined,
       };
+      return (offset: number) => new LineSplitter(handler, offset, opts.maxLineBytes ?? 1 << 20);
     },
   } as FileTailerOptions);
   return { tailer, lines, opened };

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { compilePattern } from '../src/inputs/glob.ts';
+import { compilePattern } from '@windsock/logfiles';
 import { onceFiles } from '../src/inputs/once-reader.ts';
 import { tempDir } from './helpers.ts';
 

@@ -3,8 +3,8 @@
  * per-file state kept afterwards. Nothing here follows rotation: a one-shot read has nothing to follow.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { compilePattern } from '@windsock/logfiles';
 import type { FileInput } from './file-tailer.ts';
-import { compilePattern } from './glob.ts';
 import { type LineHandler, LineSplitter } from './lines.ts';
 
 /** A file to read, with the input that named it. */
