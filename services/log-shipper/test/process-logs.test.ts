@@ -6,7 +6,16 @@
  * deletes a process log (its writer may still have it open).
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, copyFileSync, existsSync, mkdirSync, renameSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -37,6 +46,7 @@ test('rotated process logs: rename and copytruncate rotations each keep every li
   const celeryA = lines('celery', 0, 30);
   writeFileSync(sched, schedA);
   writeFileSync(celery, celeryA);
+  const deleted: string[] = [];
   const s = await startShipper(
     testShipperOptions(fx, {
       processLogs: [
@@ -47,6 +57,7 @@ test('rotated process logs: rename and copytruncate rotations each keep every li
       finishQuietMs: 1500,
       deleteAfterShipped: true,
       retainMs: 0,
+      onDeleting: (path) => deleted.push(path),
     }),
   );
   const schedPrefix = 'process/scheduler/host-a/';
@@ -102,9 +113,25 @@ test('rotated process logs: rename and copytruncate rotations each keep every li
     assert.equal([...wrk.keys()].filter((k) => k.startsWith('celery.log.1.')).length, 1);
     assert.equal([...wrk.keys()].filter((k) => /^celery\.log\.\d{8}T\d{6}Z$/.test(k)).length, 2);
 
-    // Quiet past finishQuietMs: final uploads happen, but retention leaves process logs alone.
-    await new Promise((r) => setTimeout(r, 2500));
-    for (const p of [sched, `${sched}.1`, celery, `${celery}.1`]) assert.ok(existsSync(p), `${p} was not deleted`);
+    // Quiet past finishQuietMs: final uploads happen, but retention leaves process logs alone. A task
+    // log shipped after them is deleted (retention runs), and no process log ever reaches deletion.
+    const processFiles = [sched, `${sched}.1`, celery, `${celery}.1`];
+    // The journal holds each file's last confirmation: final, at the file's size.
+    const finalInJournal = (p: string) =>
+      [...s.journal.all()].some((r) => r.path === p && r.final && r.size === statSync(p).size);
+    assert.ok(
+      await waitFor(() => processFiles.every(finalInJournal), 60_000),
+      `final versions of every process log confirmed (journal: ${JSON.stringify([...s.journal.all()].map((r) => [r.path, r.final]))})`,
+    );
+    const taskLog = join(fx.base, 'dag_id=d/run_id=r/task_id=t/attempt=1.log');
+    mkdirSync(join(taskLog, '..'), { recursive: true });
+    writeFileSync(
+      taskLog,
+      `${line('task', 1)}[2025-01-01 00:00:02,000] {local_task_job_runner.py:240} INFO - Task exited with return code 0\n`,
+    );
+    assert.ok(await waitFor(() => deleted.includes(taskLog), 60_000), 'the task log is deleted by retention');
+    assert.deepEqual(deleted, [taskLog], 'retention deleted no process log');
+    for (const p of processFiles) assert.ok(existsSync(p), `${p} was not deleted`);
     assert.equal((await objects(schedPrefix)).get(firstKey!), schedA + schedTail);
   } finally {
     await s.stop();
