@@ -83,23 +83,50 @@ let nextBaseId = 1;
  */
 export class CounterTable {
   private readonly entries = new Map<string, Entry>();
-  /** Cells by (name, base, State, Queue, DAG) without sorting dimension names: the hot path. */
-  private fast = new Map<string, Entry>();
+  /**
+   * Cells by base, name, State, Queue and DAG, one map level each: the hot path looks strings up
+   * that already exist (no key is composed per increment) and never sorts dimension names.
+   */
+  private fast = new Map<BaseDims, Map<string, Map<string, Map<string, Entry | Map<string, Entry>>>>>();
 
   /** Add `n` to the series `base` + State/Queue/DAG (each optional). */
   bump(name: string, base: BaseDims, state?: string, queue?: string, dag?: string, n = 1): void {
-    const key =
-      dag === undefined
-        ? `${name}|${base.key}|${state ?? ''}|${queue ?? ''}`
-        : `${name}|${base.key}|${state ?? ''}|${queue ?? ''}\u0001${dag}`;
-    let e = this.fast.get(key);
+    let byName = this.fast.get(base);
+    if (!byName) {
+      byName = new Map();
+      this.fast.set(base, byName);
+    }
+    let byState = byName.get(name);
+    if (!byState) {
+      byState = new Map();
+      byName.set(name, byState);
+    }
+    const s = state ?? '';
+    let byQueue = byState.get(s);
+    if (!byQueue) {
+      byQueue = new Map();
+      byState.set(s, byQueue);
+    }
+    // Plain series under the queue itself; per-DAG ones under `\u0001` + queue, by DAG.
+    const q = dag === undefined ? (queue ?? '') : `\u0001${queue ?? ''}`;
+    let slot = byQueue.get(q);
+    let e: Entry | undefined;
+    if (dag === undefined) e = slot as Entry | undefined;
+    else {
+      if (!slot) {
+        slot = new Map<string, Entry>();
+        byQueue.set(q, slot);
+      }
+      e = (slot as Map<string, Entry>).get(dag);
+    }
     if (!e) {
       const dims: Record<string, string> = { ...base.dims };
       if (state !== undefined) dims.State = state;
       if (queue !== undefined) dims.Queue = queue;
       if (dag !== undefined) dims.DAG = dag;
       e = this.cell(name, dims) as Entry;
-      this.fast.set(key, e);
+      if (dag === undefined) byQueue.set(q, e);
+      else (slot as Map<string, Entry>).set(dag, e);
     }
     e.value += n;
   }

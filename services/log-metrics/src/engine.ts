@@ -3,10 +3,14 @@
  * assembly, event extraction, TasksSentToExecutor dedupe). One `SourceCounter` per followed file
  * or stream; one `CountingEngine` per process holds the counter table all sources add to.
  */
+import { isAscii, isUtf8 } from 'node:buffer';
 import {
+  EVENT_MESSAGE_MARKERS,
   extractEvents,
   type LogEvent,
   type LogRecord,
+  quietContinuationAt,
+  quietHeaderAt,
   RecordAssembler,
   SentToExecutorDedupe,
   type TaskInstanceRef,
@@ -20,7 +24,7 @@ import {
   CounterTable,
   OTHER,
 } from './counters.ts';
-import type { LineHandler } from './inputs/lines.ts';
+import type { LineHandler, SplitterStats } from './inputs/lines.ts';
 import { applyRules, type CompiledRule } from './rules.ts';
 
 /** Options of {@link CountingEngine}. */
@@ -54,6 +58,11 @@ export interface SentKey {
 }
 
 const MAX_SENT_KEYS = 100_000;
+const NL = 10;
+const CR = 13;
+const ESC = 27;
+const MARKERS: readonly Buffer[] = EVENT_MESSAGE_MARKERS.map((m) => Buffer.from(m, 'latin1'));
+
 const PERSISTED_SENT_KEYS = 5000;
 
 interface Stream {
@@ -245,11 +254,69 @@ export class SourceCounter implements LineHandler {
       applyRules(this.rules, this.info.component, text, (name, dims, n) => this.ruleHit(name, dims, n));
   }
 
-  invalidLine(): void {
+  invalidLine(decoded?: string): void {
     this.lineNo++;
     this.engine.lines++;
-    this.asm.pushUnparsed('invalid-utf8');
-    this.track(false);
+    const kind = decoded === undefined ? this.asm.pushUnparsed('invalid-utf8') : this.asm.pushInvalid(decoded);
+    this.track(kind === 'header');
+  }
+
+  /**
+   * The fast path: a run of whole lines in their bytes (each ends with `\n`). Lines that cannot count
+   * (quiet headers: `quietHeaderAt`) are classified in place and never become strings; the others
+   * are decoded one by one and go through `line()`. Returns the number of lines, or -1 when this
+   * source cannot take blocks (user rules read every line's text).
+   */
+  lineBlock(block: Buffer, stats: SplitterStats): number {
+    if (this.hasRules) return -1;
+    const len = block.length;
+    const ascii = isAscii(block);
+    const valid = ascii || isUtf8(block);
+    // Where the bytes that force the full grammar are: NUL, ESC (ANSI colours), event markers.
+    let nul = block.indexOf(0);
+    let esc = block.indexOf(ESC);
+    const marks = MARKERS.map((m) => block.indexOf(m));
+    const asm = this.asm;
+    const engine = this.engine;
+    let count = 0;
+    let pos = 0;
+    while (pos < len) {
+      let nl = block.indexOf(NL, pos);
+      if (nl === -1) nl = len; // not expected: blocks end with a newline
+      let end = nl;
+      if (end > pos && block[end - 1] === CR) end--;
+      count++;
+      if (nul !== -1 && nul < pos) nul = block.indexOf(0, pos);
+      if (esc !== -1 && esc < pos) esc = block.indexOf(ESC, pos);
+      let special = (nul !== -1 && nul < nl) || (esc !== -1 && esc < nl);
+      for (let m = 0; m < marks.length; m++) {
+        let at = marks[m]!;
+        if (at !== -1 && at < pos) {
+          at = block.indexOf(MARKERS[m]!, pos);
+          marks[m] = at;
+        }
+        if (at !== -1 && at < nl) special = true;
+      }
+      const quiet = special ? 0 : quietHeaderAt(block, pos, end);
+      if (quiet !== 0) {
+        this.lineNo++;
+        engine.lines++;
+        asm.pushQuiet(quiet);
+        this.track(true);
+      } else if (!special && asm.pushQuietContinuation() && quietContinuationAt(block, pos, end)) {
+        this.lineNo++;
+        engine.lines++;
+        this.track(false);
+      } else {
+        const text = ascii ? block.toString('latin1', pos, end) : block.toString('utf8', pos, end);
+        if (!valid && text.indexOf('\uFFFD') !== -1 && !isUtf8(block.subarray(pos, end))) {
+          stats.invalidLines++;
+          this.invalidLine(text);
+        } else this.line(text);
+      }
+      pos = nl + 1;
+    }
+    return count;
   }
 
   pendingLines(): number {

@@ -3,6 +3,7 @@ import { continuesRecord, isTracebackStart, type TracebackState, unparsedReason 
 import { isIncomplete, recogniseHeader, structlogSuffix } from './header.ts';
 import { jsonRecordHasTraceback } from './json-line.ts';
 import { prefixEnd, prefixName } from './prefix.ts';
+import { QUIET_AIRFLOW2_DEBUG, QUIET_AIRFLOW2_INFO, QUIET_CELERY_INFO, type QuietKind } from './quiet.ts';
 import type { LineKind, LogLevel, LogRecord, LogRecordHeader, UnparsedReason } from './types.ts';
 
 /** Limits that keep one record's memory bounded whatever the input. */
@@ -82,6 +83,11 @@ export class RecordAssembler {
   lastUnparsedReason: UnparsedReason | null = null;
   // The unprefixed record lives outside the map: nearly every stream has no prefix.
   private plain: OpenRecord | undefined;
+  /**
+   * The unprefixed record is a quiet header (see `pushQuiet`) with nothing after it yet: it is only
+   * built as an `OpenRecord` if a line joins it, and is not emitted if none does.
+   */
+  private quiet: QuietKind = 0;
   private readonly prefixed = new Map<string, OpenRecord>();
   private readonly maxStoredLines: number;
   private readonly maxPendingLines: number;
@@ -100,11 +106,52 @@ export class RecordAssembler {
 
   /** Records still waiting for their end (a next header or `flush()`). */
   get openRecords(): number {
-    return this.prefixed.size + (this.plain ? 1 : 0);
+    return this.prefixed.size + (this.plain || this.quiet !== 0 ? 1 : 0);
   }
 
   private get(prefix: string): OpenRecord | undefined {
-    return prefix === '' ? this.plain : this.prefixed.get(prefix);
+    if (prefix !== '') return this.prefixed.get(prefix);
+    if (this.quiet !== 0) this.materialiseQuiet();
+    return this.plain;
+  }
+
+  /**
+   * A header line the caller has recognised in its bytes as quiet (`quietHeaderAt`): a 2.x or Celery
+   * INFO/DEBUG header, unprefixed, whose message tells no event. Same effect as `push` of the line:
+   * the open unprefixed record is closed and a record is opened for this header; but the quiet record
+   * holds no text, and if it is closed with no line joined to it, it is not emitted (it has nothing
+   * to count: no level that counts, no event, no traceback).
+   */
+  pushQuiet(kind: Exclude<QuietKind, 0>): 'header' {
+    if (this.quiet === 0) {
+      const previous = this.plain;
+      if (previous) this.close(previous);
+    }
+    this.quiet = kind;
+    return 'header';
+  }
+
+  /**
+   * A line the caller has recognised in its bytes as a quiet continuation (`quietContinuationAt`)
+   * while the open unprefixed record may be quiet. Returns false when no quiet record is open (the
+   * caller then pushes the line's text); true when the line was joined to the quiet record, which
+   * it changes in nothing that counts.
+   */
+  pushQuietContinuation(): boolean {
+    return this.quiet !== 0;
+  }
+
+  private materialiseQuiet(): void {
+    const kind = this.quiet;
+    this.quiet = 0;
+    const airflow2 = kind === QUIET_AIRFLOW2_INFO || kind === QUIET_AIRFLOW2_DEBUG;
+    const level: LogLevel = kind === QUIET_AIRFLOW2_INFO || kind === QUIET_CELERY_INFO ? 'INFO' : 'DEBUG';
+    const rec = new OpenRecord(
+      { format: airflow2 ? 'airflow2' : 'celery', timestamp: '', level, logger: '', message: '', fields: '' },
+      '',
+    );
+    rec.inExceptionMessage = true; // both are MULTILINE_MESSAGE_FORMATS
+    this.plain = rec;
   }
 
   /**
@@ -119,7 +166,9 @@ export class RecordAssembler {
       let i = 0;
       while (line.charCodeAt(i) === 0) i++;
       line = line.slice(i);
-      if (line.length === 0 || line.indexOf('\u0000') !== -1) return this.unparsed('', 'binary', '');
+      if (line.length === 0) return this.unparsed('', 'binary', '');
+      // A record whose message holds a NUL byte still counts as what its header says.
+      if (line.indexOf('\u0000') !== -1) return this.pushDamaged(line, 'binary');
     }
     line = stripAnsi(line);
     if (isBlank(line)) return this.blank('');
@@ -159,8 +208,31 @@ export class RecordAssembler {
     return this.unparsed('', reason, '');
   }
 
+  /**
+   * A line that is not valid UTF-8, decoded with U+FFFD for each invalid sequence. A header line
+   * (the damage is in its message) opens its record like any header, so an ERROR record with a
+   * stray byte still counts as an error; any other such line is unparsed (`invalid-utf8`).
+   */
+  pushInvalid(decoded: string): LineKind {
+    let line = decoded;
+    if (line.charCodeAt(line.length - 1) === 13) line = line.slice(0, -1);
+    let i = 0;
+    while (line.charCodeAt(i) === 0) i++;
+    if (i > 0) line = line.slice(i);
+    return this.pushDamaged(line, 'invalid-utf8');
+  }
+
+  /** A header with damage (NUL, invalid bytes) in its message is a header; anything else is unparsed. */
+  private pushDamaged(line: string, reason: UnparsedReason): LineKind {
+    const clean = stripAnsi(line);
+    const h = recogniseHeader(clean);
+    if (h) return this.startRecord('', h);
+    return this.unparsed('', reason, '');
+  }
+
   /** Emit every open record: at end of input, or when a tailed file has been idle long enough. */
   flush(): void {
+    this.quiet = 0;
     const plain = this.plain;
     this.plain = undefined;
     if (plain) this.onRecord(plain);
@@ -169,6 +241,7 @@ export class RecordAssembler {
   }
 
   private startRecord(prefix: string, h: LogRecordHeader): LineKind {
+    if (prefix === '') this.quiet = 0; // a quiet record closed unchanged is dropped
     const previous = this.get(prefix);
     if (previous) this.close(previous);
     else if (prefix !== '' && this.prefixed.size >= this.maxOpenPrefixes) {

@@ -13,8 +13,18 @@ import { isAscii, isUtf8 } from 'node:buffer';
 export interface LineHandler {
   /** One complete line without its `\n` (a trailing `\r` is removed too). */
   line(text: string): void;
-  /** One complete line that is not valid UTF-8 (its text is not worth reading). */
-  invalidLine(): void;
+  /**
+   * One complete line that is not valid UTF-8; `decoded` is its text with U+FFFD for each invalid
+   * sequence (a header with a stray byte in its message is still a header).
+   */
+  invalidLine(decoded?: string): void;
+  /**
+   * Optional fast path: a run of whole lines as bytes (each ends with `\n`, a `\r` before it is the
+   * handler's to strip; `block.length <= maxLineBytes`, so no line needs cutting). The buffer is the
+   * caller's again after the call. Returns how many lines it held (counting invalid ones into
+   * `stats.invalidLines`), or -1 to have them delivered one by one through `line()` instead.
+   */
+  lineBlock?(block: Buffer, stats: SplitterStats): number;
   /**
    * Lines handed over that are not yet counted because they belong to a record still open
    * (its continuation lines may follow). The checkpoint must not advance past them.
@@ -89,13 +99,21 @@ export class LineSplitter {
     } else {
       const valid = isUtf8(data.subarray(0, firstNl));
       if (valid) this.emit(this.decodeLine(data, 0, firstNl));
-      else this.emitInvalid();
+      else this.emitInvalid(this.decodeLine(data, 0, firstNl));
     }
     linesInChunk++;
     if (lastNl > firstNl) {
       const block = data.subarray(firstNl + 1, lastNl + 1);
+      const handled =
+        typeof this.handler.lineBlock === 'function' && block.length <= this.maxLineBytes
+          ? this.handler.lineBlock(block, this.stats)
+          : -1;
+      if (handled >= 0) {
+        this.stats.lines += handled;
+        linesInChunk += handled;
+      }
       // Most logs are ASCII: latin1 makes a one-byte string without UTF-8 decoding.
-      if (isAscii(block)) linesInChunk += this.emitBlock(block, 'latin1', true);
+      else if (isAscii(block)) linesInChunk += this.emitBlock(block, 'latin1', true);
       else linesInChunk += this.emitBlock(block, 'utf8', isUtf8(block));
     }
     if (lastNl + 1 < n) this.hold(data.subarray(lastNl + 1));
@@ -146,9 +164,9 @@ export class LineSplitter {
       let end = nl;
       if (end > pos && block[end - 1] === CR) end--;
       let line = block.toString(encoding, pos, end);
-      if (!valid && line.indexOf('\uFFFD') !== -1) {
+      if (!valid && line.indexOf('\uFFFD') !== -1 && !isUtf8(block.subarray(pos, end))) {
         this.stats.invalidLines++;
-        h.invalidLine();
+        h.invalidLine(line.length > max ? line.slice(0, max) : line);
         count++;
         pos = nl + 1;
         continue;
@@ -171,10 +189,10 @@ export class LineSplitter {
     this.handler.line(line);
   }
 
-  private emitInvalid(): void {
+  private emitInvalid(decoded: string): void {
     this.stats.lines++;
     this.stats.invalidLines++;
-    this.handler.invalidLine();
+    this.handler.invalidLine(decoded);
   }
 
   private emitCarry(): void {
@@ -183,8 +201,7 @@ export class LineSplitter {
     if (isUtf8(buf) || (this.carryTruncated && isUtf8(buf.subarray(0, Math.max(0, buf.length - 3))))) {
       this.emit(this.takeCarry(buf));
     } else {
-      this.takeCarry(buf);
-      this.emitInvalid();
+      this.emitInvalid(this.takeCarry(buf));
     }
   }
 
