@@ -1,12 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { Registry } from 'prom-client';
-import { checkDatabase } from './check.ts';
 import type { CommandContext, CommandOption, CommandRegistration, WindsockCommand } from './command.ts';
 import { configLeaves, loadConfig } from './config/load.ts';
 import { effectiveConfig, renderEffectiveConfig } from './config/print.ts';
 import { renderReference, spliceReference } from './config/reference.ts';
-import { buildSchema, type ConfigSection } from './config/schema.ts';
+import { buildSchema, type ConfigSection, flattenSections } from './config/schema.ts';
 import { ConfigError, errorMessage, UserError } from './errors.ts';
 import { Runtime } from './lifecycle.ts';
 import { createLogger, routeProcessWarnings } from './logger.ts';
@@ -229,12 +228,14 @@ function builtinCommands(sections: ConfigSection[]): WindsockCommand[] {
     },
     {
       name: 'config check',
-      summary: 'validate the configuration and check that the metadb answers',
+      summary: 'validate the configuration and check that what it points at answers (e.g. the metadb)',
       run: async (ctx) => {
-        const url = ctx.config.airflow.databaseUrl;
-        if (!url) throw new ConfigError('airflow.databaseUrl is not set (nor AIRFLOW__DATABASE__SQL_ALCHEMY_CONN)');
-        const { serverVersion } = await checkDatabase(url);
-        ctx.stdout.write(`config OK; metadb answers (PostgreSQL ${serverVersion})\n`);
+        const { used, own } = flattenSections(sections);
+        const lines: string[] = [];
+        for (const s of [...used, ...own]) {
+          if (s.check) lines.push(await s.check(ctx.config as unknown as Record<string, unknown>));
+        }
+        ctx.stdout.write(`config OK${lines.length ? `; ${lines.join('; ')}` : ''}\n`);
         return 0;
       },
     },

@@ -17,7 +17,8 @@ export interface CommandOption {
 }
 
 /** What a command's `run` receives. */
-export interface CommandContext<C = Record<string, unknown>> {
+// biome-ignore lint/suspicious/noExplicitAny: a command casts `config` to its own sections' type
+export interface CommandContext<C = Record<string, any>> {
   /** The effective config (base + every registered section). */
   config: BaseConfig & C;
   loaded: LoadedConfig;

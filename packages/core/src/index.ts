@@ -1,10 +1,10 @@
 /**
  * @windsock/core: configuration, logging, lifecycle, HTTP endpoints, periodic jobs and leader
- * election — what every Windsock service stands on. Knows nothing of Airflow's internals or AWS.
+ * election — what every Windsock service stands on. Knows nothing of the systems watched or the
+ * cloud: the packages that do define config sections and register them (see ConfigSection).
  */
 
 export { z } from 'zod';
-export { checkDatabase } from './check.ts';
 export { type RunCliOptions, runCli } from './cli.ts';
 export type { CommandContext, CommandOption, CommandRegistration, WindsockCommand } from './command.ts';
 export {
@@ -14,7 +14,6 @@ export {
   type LoadConfigOptions,
   type LoadedConfig,
   loadConfig,
-  normalizeDatabaseUrl,
   type ValueSource,
 } from './config/load.ts';
 export { effectiveConfig, renderEffectiveConfig } from './config/print.ts';
@@ -23,9 +22,13 @@ export {
   type BaseConfig,
   buildSchema,
   type ConfigSection,
+  type CoreConfig,
   defineSection,
   type FieldMeta,
   field,
+  flattenSections,
+  type RegisteredConfig,
+  type SectionConfig,
 } from './config/schema.ts';
 export { ConfigError, errorMessage, UserError } from './errors.ts';
 export { type ExtraRoute, type ReadinessResult, StatusServer } from './http.ts';

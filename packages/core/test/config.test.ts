@@ -18,66 +18,6 @@ const section = defineSection('demoService', {
 });
 
 describe('config', () => {
-  it('uses defaults when nothing is set', () => {
-    const { config, sources } = loadConfig({ env: {} });
-    assert.equal(config.cluster, 'airflow');
-    assert.equal((config as { metrics: { flushIntervalSeconds: number } }).metrics.flushIntervalSeconds, 60);
-    assert.equal(sources.get('metrics.flushIntervalSeconds'), 'default');
-  });
-
-  it('applies precedence flags > WINDSOCK_ env > file > Airflow env > default', () => {
-    const file = yaml(
-      'p.yaml',
-      'cluster: from-file\nairflow:\n  baseLogFolder: /file/logs\n  brokerUrl: redis://file:6379/0\n',
-    );
-    const env = {
-      WINDSOCK_CLUSTER: 'from-env',
-      AIRFLOW__LOGGING__BASE_LOG_FOLDER: '/airflow/logs',
-      AIRFLOW__CELERY__BROKER_URL: 'redis://airflow-env:6379/0',
-      AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER: 's3://bucket/logs',
-    };
-    const { config, sources } = loadConfig({ env, file, flags: { cluster: 'from-flag' } });
-    const c = config as unknown as { cluster: string; airflow: Record<string, string> };
-    assert.equal(c.cluster, 'from-flag');
-    assert.equal(sources.get('cluster'), 'flag cluster');
-    assert.equal(c.airflow.baseLogFolder, '/file/logs', 'file beats Airflow env');
-    assert.equal(c.airflow.brokerUrl, 'redis://file:6379/0');
-    assert.equal(c.airflow.remoteBaseLogFolder, 's3://bucket/logs', 'Airflow env beats default');
-    assert.equal(sources.get('airflow.remoteBaseLogFolder'), 'env AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER');
-    const noFlag = loadConfig({ env, file });
-    assert.equal((noFlag.config as { cluster: string }).cluster, 'from-env');
-  });
-
-  it("reads Airflow's SQLAlchemy URL in its psycopg2, psycopg and 2.x [core] forms", () => {
-    // The expected URLs are written out: the driver suffix and the `postgres` alias become postgresql.
-    for (const [name, url, expected] of [
-      [
-        'AIRFLOW__DATABASE__SQL_ALCHEMY_CONN',
-        'postgresql+psycopg2://a:b@db:5432/airflow',
-        'postgresql://a:b@db:5432/airflow',
-      ],
-      [
-        'AIRFLOW__DATABASE__SQL_ALCHEMY_CONN',
-        'postgresql+psycopg://a:b@db:5432/airflow?sslmode=require',
-        'postgresql://a:b@db:5432/airflow?sslmode=require',
-      ],
-      ['AIRFLOW__CORE__SQL_ALCHEMY_CONN', 'postgres://a:b@db:5432/airflow', 'postgresql://a:b@db:5432/airflow'],
-    ] as const) {
-      const { config, sources } = loadConfig({ env: { [name]: url } });
-      const got = (config as { airflow: { databaseUrl: string } }).airflow.databaseUrl;
-      assert.equal(got, expected);
-      assert.equal(sources.get('airflow.databaseUrl'), `env ${name}`);
-    }
-    // The 2.3+ [database] section wins over the deprecated [core] one.
-    const both = loadConfig({
-      env: {
-        AIRFLOW__CORE__SQL_ALCHEMY_CONN: 'postgresql://old@db/x',
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: 'postgresql://new@db/x',
-      },
-    });
-    assert.equal((both.config as { airflow: { databaseUrl: string } }).airflow.databaseUrl, 'postgresql://new@db/x');
-  });
-
   it('coerces env values by the schema type, lists as JSON or comma separated', () => {
     const { config } = loadConfig({
       sections: [section],
@@ -101,43 +41,82 @@ describe('config', () => {
     ]);
   });
 
+  it('uses defaults when nothing is set', () => {
+    const { config, sources } = loadConfig({ sections: [section], env: {} });
+    assert.equal(config.cluster, 'airflow');
+    assert.equal((config as unknown as { demoService: { intervalSeconds: number } }).demoService.intervalSeconds, 15);
+    assert.equal(sources.get('demoService.intervalSeconds'), 'default');
+  });
+
+  it('applies precedence flags > WINDSOCK_ env > file > fallback env > default', () => {
+    const withFallback = defineSection('demoService', {
+      folder: field(z.string().default('/default'), 'A folder.', {
+        fallbackEnv: ['OTHER__FOLDER', 'OTHER__OLD_FOLDER'],
+      }),
+      url: field(z.string().optional(), 'A URL.', { fallbackEnv: ['OTHER__URL'] }),
+    });
+    const env = { OTHER__FOLDER: '/other', OTHER__OLD_FOLDER: '/old', OTHER__URL: 'x://y' };
+    const file = yaml('fb.yaml', 'demoService:\n  folder: /file\n');
+    const fromFile = loadConfig({ sections: [withFallback], env, file });
+    const c = fromFile.config as unknown as { demoService: { folder: string; url: string } };
+    assert.equal(c.demoService.folder, '/file', 'file beats the fallback env');
+    assert.equal(c.demoService.url, 'x://y', 'the fallback env beats the default');
+    assert.equal(fromFile.sources.get('demoService.url'), 'env OTHER__URL');
+    const fromEnv = loadConfig({ sections: [withFallback], env });
+    assert.equal(
+      (fromEnv.config as unknown as { demoService: { folder: string } }).demoService.folder,
+      '/other',
+      'first match wins',
+    );
+    const fromFlag = loadConfig({
+      sections: [withFallback],
+      env: { ...env, WINDSOCK_DEMO_SERVICE__FOLDER: '/env' },
+      flags: { 'demoService.folder': '/flag' },
+    });
+    assert.equal((fromFlag.config as unknown as { demoService: { folder: string } }).demoService.folder, '/flag');
+  });
+
   it('names the key, the source, the problem and a good value when a value is bad', () => {
     assert.throws(
-      () => loadConfig({ env: { WINDSOCK_METRICS__FLUSH_INTERVAL_SECONDS: 'soon' } }),
+      () => loadConfig({ sections: [section], env: { WINDSOCK_DEMO_SERVICE__INTERVAL_SECONDS: 'soon' } }),
       (e: Error) =>
         e instanceof ConfigError &&
-        e.message.includes('metrics.flushIntervalSeconds') &&
-        e.message.includes('WINDSOCK_METRICS__FLUSH_INTERVAL_SECONDS') &&
+        e.message.includes('demoService.intervalSeconds') &&
+        e.message.includes('WINDSOCK_DEMO_SERVICE__INTERVAL_SECONDS') &&
         e.message.includes('"soon"') &&
-        e.message.includes('Example: 60'),
+        e.message.includes('Example: 15'),
     );
-    const file = yaml('neg.yaml', 'metrics:\n  flushIntervalSeconds: -5\n');
+    const file = yaml('neg.yaml', 'demoService:\n  intervalSeconds: -5\n');
     assert.throws(
-      () => loadConfig({ env: {}, file }),
+      () => loadConfig({ sections: [section], env: {}, file }),
       (e: Error) =>
         e instanceof ConfigError &&
-        /metrics\.flushIntervalSeconds \(from file .*neg\.yaml\): .*>0.*got -5/.test(e.message),
-    );
-    assert.throws(
-      () => loadConfig({ env: { AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: 'mysql://u:pw12345@db/airflow' } }),
-      (e: Error) =>
-        e instanceof ConfigError &&
-        e.message.includes('airflow.databaseUrl') &&
-        e.message.includes('PostgreSQL') &&
-        !e.message.includes('pw12345'),
+        /demoService\.intervalSeconds \(from file .*neg\.yaml\): .*>0.*got -5/.test(e.message),
     );
   });
 
   it('rejects unknown keys and unknown WINDSOCK_ variables by name', () => {
-    const file = yaml('typo.yaml', 'metrics:\n  flushIntervalSecs: 5\n');
+    const file = yaml('typo.yaml', 'demoService:\n  intervalSecs: 5\n');
     assert.throws(
-      () => loadConfig({ env: {}, file }),
-      /unknown config key metrics\.flushIntervalSecs .*known keys here: .*flushIntervalSeconds/,
+      () => loadConfig({ sections: [section], env: {}, file }),
+      /unknown config key demoService\.intervalSecs .*known keys here: .*intervalSeconds/,
     );
-    assert.throws(() => loadConfig({ env: { WINDSOCK_FLUSH: '5' } }), /unknown environment variable WINDSOCK_FLUSH/);
-    assert.throws(() => loadConfig({ env: {}, file: yaml('list.yaml', '- a\n- b\n') }), /must be a YAML mapping/);
-    assert.throws(() => loadConfig({ env: {}, file: yaml('broken.yaml', 'a: [\n') }), /not valid YAML at line/);
-    assert.throws(() => loadConfig({ env: {}, file: join(tmp, 'missing.yaml') }), /cannot read config file .*ENOENT/);
+    assert.throws(
+      () => loadConfig({ sections: [section], env: { WINDSOCK_FLUSH: '5' } }),
+      /unknown environment variable WINDSOCK_FLUSH/,
+    );
+    assert.throws(
+      () => loadConfig({ sections: [section], env: {}, file: yaml('list.yaml', '- a\n- b\n') }),
+      /must be a YAML mapping/,
+    );
+    assert.throws(
+      () => loadConfig({ sections: [section], env: {}, file: yaml('broken.yaml', 'a: [\n') }),
+      /not valid YAML at line/,
+    );
+    assert.throws(
+      () => loadConfig({ sections: [section], env: {}, file: join(tmp, 'missing.yaml') }),
+      /cannot read config file .*ENOENT/,
+    );
   });
 });
 

@@ -3,16 +3,14 @@
  */
 import { Registry } from 'prom-client';
 import { CloudWatchSink, type CloudWatchSinkOptions } from './cloudwatch/sink.ts';
+import { SINK_NAMES } from './config.ts';
 import type { MetricSink } from './datum.ts';
 import { EmfSink, type EmfSinkOptions } from './emf.ts';
 import type { SinkLogger } from './logger.ts';
 import { PrometheusSink, type PrometheusSinkOptions } from './prometheus.ts';
 import { JsonSnapshotSink, type JsonSnapshotSinkOptions } from './snapshot.ts';
 
-/** The sink names {@link createSinks} knows. */
-export const SINK_NAMES = ['cloudwatch', 'emf', 'prometheus', 'json'] as const;
-/** One of {@link SINK_NAMES}. */
-export type SinkName = (typeof SINK_NAMES)[number];
+export { SINK_NAMES, type SinkName } from './config.ts';
 
 /** What {@link createSinks} needs; per-sink options override the shared logger and registry. */
 export interface CreateSinksOptions {

@@ -45,8 +45,10 @@ export function shipperOptions(
   }
   const s3 = createS3Client({
     ...(config.aws.region ? { region: config.aws.region } : {}),
-    ...(config.aws.endpoint ? { endpoint: config.aws.endpoint } : {}),
-    forcePathStyle: Boolean(config.aws.endpoint ?? process.env.AWS_ENDPOINT_URL_S3 ?? process.env.AWS_ENDPOINT_URL),
+    ...((config.aws.s3Endpoint ?? config.aws.endpoint)
+      ? { endpoint: config.aws.s3Endpoint ?? config.aws.endpoint }
+      : {}),
+    forcePathStyle: Boolean(config.aws.s3Endpoint ?? config.aws.endpoint),
     maxSockets: c.maxConcurrentUploads * 2,
     requestTimeoutMs: c.requestTimeoutSeconds * 1000,
     maxAttempts: 1,

@@ -1,4 +1,7 @@
+import { airflowConfigSection } from '@windsock/airflow/config';
+import { awsConfigSection } from '@windsock/aws/config';
 import { defineSection, field, z } from '@windsock/core';
+import { metricsConfigSection } from '@windsock/metrics/config';
 
 const workerPool = z
   .object({
@@ -23,41 +26,45 @@ const workerPool = z
 export type WorkerPoolConfig = z.output<typeof workerPool>;
 
 /** The `queueDepth` config section. */
-export const queueDepthSection = defineSection('queueDepth', {
-  queues: field(
-    z.array(z.string().min(1)).default(['default']),
-    'Celery queues that always get a value (explicit zeros when idle); queues seen in the metadb are added.',
-    { example: '["default","gpu"]' },
-  ),
-  intervalSeconds: field(z.number().positive().max(3600).default(15), 'Seconds between polls (never overlapping).', {
-    example: '15',
-  }),
-  statementTimeoutMs: field(
-    z.number().int().min(100).max(600_000).default(5000),
-    'statement_timeout of the poll transaction: a slow metadb turns into MetadbUp = 0, not a pile-up.',
-    { example: '5000' },
-  ),
-  brokerTimeoutMs: field(
-    z.number().int().min(100).max(600_000).default(3000),
-    'How long the broker (Redis) read may take before BrokerUp = 0.',
-    { example: '3000' },
-  ),
-  brokerKeyPrefix: field(
-    z.string().default(''),
-    "kombu's global_keyprefix transport option, when the Celery broker uses one.",
-    { example: 'airflow:', airflowEnv: ['AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX'] },
-  ),
-  maxQueues: field(
-    z.number().int().positive().max(10_000).default(100),
-    'Cardinality guard: at most this many queues are remembered for explicit zeros (active queues are always published).',
-    { example: '100' },
-  ),
-  workerPools: field(
-    z.array(workerPool).default([]),
-    'Worker pools for DesiredWorkers = clamp(ceil((queued + running) / concurrency), min, max).',
-    { example: '[{"name":"workers-default","queues":["default"],"concurrency":16,"min":1,"max":10}]' },
-  ),
-});
+export const queueDepthSection = defineSection(
+  'queueDepth',
+  {
+    queues: field(
+      z.array(z.string().min(1)).default(['default']),
+      'Celery queues that always get a value (explicit zeros when idle); queues seen in the metadb are added.',
+      { example: '["default","gpu"]' },
+    ),
+    intervalSeconds: field(z.number().positive().max(3600).default(15), 'Seconds between polls (never overlapping).', {
+      example: '15',
+    }),
+    statementTimeoutMs: field(
+      z.number().int().min(100).max(600_000).default(5000),
+      'statement_timeout of the poll transaction: a slow metadb turns into MetadbUp = 0, not a pile-up.',
+      { example: '5000' },
+    ),
+    brokerTimeoutMs: field(
+      z.number().int().min(100).max(600_000).default(3000),
+      'How long the broker (Redis) read may take before BrokerUp = 0.',
+      { example: '3000' },
+    ),
+    brokerKeyPrefix: field(
+      z.string().default(''),
+      "kombu's global_keyprefix transport option, when the Celery broker uses one.",
+      { example: 'airflow:', fallbackEnv: ['AIRFLOW__CELERY_BROKER_TRANSPORT_OPTIONS__GLOBAL_KEYPREFIX'] },
+    ),
+    maxQueues: field(
+      z.number().int().positive().max(10_000).default(100),
+      'Cardinality guard: at most this many queues are remembered for explicit zeros (active queues are always published).',
+      { example: '100' },
+    ),
+    workerPools: field(
+      z.array(workerPool).default([]),
+      'Worker pools for DesiredWorkers = clamp(ceil((queued + running) / concurrency), min, max).',
+      { example: '[{"name":"workers-default","queues":["default"],"concurrency":16,"min":1,"max":10}]' },
+    ),
+  },
+  { uses: [awsConfigSection, airflowConfigSection, metricsConfigSection] },
+);
 
 /** The effective `queueDepth` section. */
 export type QueueDepthConfig = z.output<typeof queueDepthSection.schema>;

@@ -1,11 +1,10 @@
-import { UserError } from './errors.ts';
-import { scrub } from './redact.ts';
+import { scrub, UserError } from '@windsock/core';
 
 /**
  * Connect to the metadb and run `SELECT 1`; throws a one-line {@link UserError} naming the (scrubbed)
  * URL, what failed and what to check. Used by `windsock config check` and at service start-up.
  */
-export async function checkDatabase(url: string, timeoutMs = 5000): Promise<{ serverVersion: string }> {
+export async function checkMetadb(url: string, timeoutMs = 5000): Promise<{ serverVersion: string }> {
   // pg is loaded on use: most commands never talk to the metadb.
   const { default: pg } = await import('pg');
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs, query_timeout: timeoutMs });

@@ -4,7 +4,7 @@ import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { REDACTED, registerSecret, registerUrlSecret, scrub } from '../redact.ts';
-import { buildSchema, type ConfigSection } from './schema.ts';
+import { type BaseConfig, buildSchema, type ConfigSection } from './schema.ts';
 
 /** One leaf of the config tree, as the loader and the reference generator see it. */
 export interface ConfigLeaf {
@@ -17,7 +17,7 @@ export interface ConfigLeaf {
   required: boolean;
   secret: boolean;
   example?: string;
-  airflowEnv: string[];
+  fallbackEnv: string[];
   enumValues?: unknown[];
 }
 
@@ -25,7 +25,7 @@ export interface ConfigLeaf {
 export type ValueSource = 'default' | `file ${string}` | `env ${string}` | `flag ${string}`;
 
 /** The effective configuration with the provenance of every value. */
-export interface LoadedConfig<T = Record<string, unknown>> {
+export interface LoadedConfig<T = BaseConfig> {
   config: T;
   sources: Map<string, ValueSource>;
   leaves: ConfigLeaf[];
@@ -37,7 +37,7 @@ export interface LoadConfigOptions {
   /** YAML file path; `WINDSOCK_CONFIG` is used when absent. */
   file?: string;
   env?: NodeJS.ProcessEnv;
-  /** Values from CLI flags keyed by dotted config path, e.g. `{ 'airflow.databaseUrl': '...' }`. */
+  /** Values from CLI flags keyed by dotted config path, e.g. `{ 'http.port': 9465 }`. */
   flags?: Record<string, unknown>;
 }
 
@@ -63,7 +63,7 @@ type JsonSchema = {
   anyOf?: JsonSchema[];
   secret?: boolean;
   example?: string;
-  airflowEnv?: string[];
+  fallbackEnv?: string[];
 };
 
 function typeName(s: JsonSchema): string {
@@ -95,17 +95,12 @@ export function configLeaves(schema: z.ZodType): ConfigLeaf[] {
       required,
       secret: node.secret === true,
       example: node.example,
-      airflowEnv: node.airflowEnv ?? [],
+      fallbackEnv: node.fallbackEnv ?? [],
       enumValues: node.enum ?? (node.items?.enum ? node.items.enum : undefined),
     });
   };
   walk(json, [], false);
   return out;
-}
-
-/** SQLAlchemy URLs name a driver (`postgresql+psycopg2://`); node-postgres wants plain `postgresql://`. */
-export function normalizeDatabaseUrl(url: string): string {
-  return url.replace(/^postgres(ql)?\+[a-z0-9_]+:\/\//i, 'postgresql://').replace(/^postgres:\/\//i, 'postgresql://');
 }
 
 function setPath(obj: Record<string, unknown>, path: readonly string[], value: unknown): void {
@@ -173,13 +168,13 @@ function describeValue(leaf: ConfigLeaf | undefined, value: unknown): string {
 
 /**
  * Load the effective configuration. Precedence, highest first: CLI flags, `WINDSOCK_*` environment
- * variables, the YAML file, Airflow's own environment variables (AIRFLOW__...), schema defaults.
+ * variables, the YAML file, the fields' fallback environment variables (`fallbackEnv`), schema defaults.
  * Throws {@link ConfigError} naming the key, where the value came from, what is wrong and a good value.
  *
  * @example
  * const { config } = loadConfig({ sections: [queueDepthSection], env: process.env });
  */
-export function loadConfig<T = Record<string, unknown>>(opts: LoadConfigOptions = {}): LoadedConfig<T> {
+export function loadConfig<T = BaseConfig>(opts: LoadConfigOptions = {}): LoadedConfig<T> {
   const env = opts.env ?? process.env;
   const schema = buildSchema(opts.sections ?? []);
   const leaves = configLeaves(schema);
@@ -188,9 +183,9 @@ export function loadConfig<T = Record<string, unknown>>(opts: LoadConfigOptions 
   const raw: Record<string, unknown> = {};
   const sources = new Map<string, ValueSource>();
 
-  // Airflow's own settings, lowest precedence above defaults.
+  // Other programs' variables that mean the same thing, lowest precedence above defaults.
   for (const leaf of leaves) {
-    for (const name of leaf.airflowEnv) {
+    for (const name of leaf.fallbackEnv) {
       const v = env[name];
       if (v !== undefined && v !== '') {
         setPath(raw, leaf.path, coerce(leaf, v, `env ${name}`));
@@ -247,9 +242,6 @@ export function loadConfig<T = Record<string, unknown>>(opts: LoadConfigOptions 
     setPath(raw, leaf.path, v);
     sources.set(key, `flag ${key}`);
   }
-
-  const dbUrl = getPath(raw, ['airflow', 'databaseUrl']);
-  if (typeof dbUrl === 'string') setPath(raw, ['airflow', 'databaseUrl'], normalizeDatabaseUrl(dbUrl));
 
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {

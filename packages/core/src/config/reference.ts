@@ -18,7 +18,7 @@ export function renderReference(leaves: readonly ConfigLeaf[]): string {
     for (const l of ls) {
       const def = l.default === undefined ? (l.required ? '**required**' : '') : `\`${JSON.stringify(l.default)}\``;
       const notes = [l.description];
-      if (l.airflowEnv.length) notes.push(`Falls back to ${l.airflowEnv.map((e) => `\`${e}\``).join(', ')}.`);
+      if (l.fallbackEnv.length) notes.push(`Falls back to ${l.fallbackEnv.map((e) => `\`${e}\``).join(', ')}.`);
       if (l.secret) notes.push('Secret: redacted everywhere.');
       if (l.example) notes.push(`Example: \`${l.example}\`.`);
       out.push(`| \`${l.key}\` | \`${l.env}\` | ${cell(l.type)} | ${cell(def)} | ${cell(notes.join(' '))} |`);

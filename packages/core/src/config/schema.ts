@@ -9,96 +9,17 @@ export interface FieldMeta {
   secret?: boolean;
   /** A value that would be accepted; printed in errors and the reference. */
   example?: string;
-  /** Airflow's own environment variables that mean the same thing, first match wins. */
-  airflowEnv?: string[];
+  /**
+   * Other programs' environment variables that mean the same thing (e.g. the settings of the
+   * system Windsock watches): read below the YAML file and `WINDSOCK_*`, first match wins.
+   */
+  fallbackEnv?: string[];
 }
 
 /** Attach Windsock's field metadata (and a description) to a schema. */
 export function field<T extends z.ZodType>(schema: T, description: string, meta: FieldMeta = {}): T {
   return schema.meta({ description, ...meta }) as T;
 }
-
-const pgUrl = z
-  .string()
-  .regex(/^postgres(ql)?:\/\//, 'expected a PostgreSQL URL starting with postgresql://')
-  .meta({ example: 'postgresql://airflow:PASSWORD@metadb:5432/airflow' });
-
-const redisUrl = z
-  .string()
-  .regex(/^rediss?:\/\//, 'expected a Redis URL starting with redis:// or rediss://')
-  .meta({ example: 'redis://:PASSWORD@broker:6379/0' });
-
-/** Where the Airflow cluster's parts are; defaults come from Airflow's own settings. */
-export const airflowSection = z
-  .object({
-    version: field(
-      z.enum(['auto', '2', '3']).default('auto'),
-      'Airflow major version; auto detects it from the metadb schema.',
-      {
-        example: '3',
-      },
-    ),
-    databaseUrl: field(
-      pgUrl.optional(),
-      'Metadata database (PostgreSQL). SQLAlchemy forms (postgresql+psycopg2://) are accepted.',
-      {
-        secret: true,
-        example: 'postgresql://airflow:PASSWORD@metadb:5432/airflow',
-        airflowEnv: ['AIRFLOW__DATABASE__SQL_ALCHEMY_CONN', 'AIRFLOW__CORE__SQL_ALCHEMY_CONN'],
-      },
-    ),
-    brokerUrl: field(redisUrl.optional(), 'Celery broker (Redis).', {
-      secret: true,
-      example: 'redis://:PASSWORD@broker:6379/0',
-      airflowEnv: ['AIRFLOW__CELERY__BROKER_URL'],
-    }),
-    baseLogFolder: field(z.string().min(1).default('/opt/airflow/logs'), "Airflow's base_log_folder (task logs).", {
-      example: '/opt/airflow/logs',
-      airflowEnv: ['AIRFLOW__LOGGING__BASE_LOG_FOLDER'],
-    }),
-    remoteBaseLogFolder: field(
-      z
-        .string()
-        .regex(/^s3:\/\/[^/]+/, 'expected an S3 URL like s3://bucket/prefix')
-        .optional(),
-      "Airflow's remote_base_log_folder (S3), where the UI reads task logs.",
-      { example: 's3://my-airflow-logs/logs', airflowEnv: ['AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER'] },
-    ),
-    logFilenameTemplate: field(
-      z.string().min(1).optional(),
-      "Airflow's log_filename_template (default: the version's).",
-      {
-        example: 'dag_id={{ ti.dag_id }}/run_id={{ ti.run_id }}/task_id={{ ti.task_id }}/attempt={{ try_number }}.log',
-        airflowEnv: ['AIRFLOW__LOGGING__LOG_FILENAME_TEMPLATE'],
-      },
-    ),
-  })
-  .strict();
-
-/** Metric publishing shared by every service. */
-export const metricsSection = z
-  .object({
-    namespace: field(z.string().min(1).max(255).default('Windsock'), 'CloudWatch namespace (and EMF namespace).', {
-      example: 'Windsock',
-    }),
-    flushIntervalSeconds: field(z.number().positive().max(3600).default(60), 'How often aggregated metrics are sent.', {
-      example: '60',
-    }),
-    sinks: field(
-      z.array(z.enum(['cloudwatch', 'emf', 'prometheus'])).default(['prometheus']),
-      'Where metrics go: any of cloudwatch, emf, prometheus.',
-      { example: '["cloudwatch","prometheus"]' },
-    ),
-    maxBufferedDatums: field(
-      z.number().int().positive().default(100_000),
-      'CloudWatch sink: datums kept while CloudWatch is unreachable; beyond it the oldest are dropped and counted.',
-      { example: '100000' },
-    ),
-    emfPath: field(z.string().default('-'), 'EMF sink output: "-" for stdout or a file path.', {
-      example: '/var/log/windsock/emf.log',
-    }),
-  })
-  .strict();
 
 /** The per-process HTTP server. */
 export const httpSection = z
@@ -121,8 +42,8 @@ export const httpSection = z
   })
   .strict();
 
-/** Everything every service shares; services add their own sections. */
-export const baseShape = {
+/** What every command shares, before the registered sections. */
+const headShape = {
   cluster: field(z.string().min(1).max(255).default('airflow'), 'The Cluster dimension on every metric.', {
     example: 'prod-eu',
   }),
@@ -145,19 +66,10 @@ export const baseShape = {
     "On SIGTERM, finish and flush within this many seconds (ECS's default stopTimeout is 30 s).",
     { example: '25' },
   ),
-  aws: z
-    .object({
-      region: field(z.string().min(1).optional(), 'AWS region (default: the SDK chain, AWS_REGION).', {
-        example: 'eu-west-1',
-      }),
-      endpoint: field(z.string().url().optional(), 'Endpoint override for every AWS client (tests, VPC endpoints).', {
-        example: 'http://127.0.0.1:5000',
-      }),
-    })
-    .strict()
-    .prefault({}),
-  airflow: airflowSection.prefault({}),
-  metrics: metricsSection.prefault({}),
+};
+
+/** What every command shares, after the sections that several commands use. */
+const tailShape = {
   http: httpSection.prefault({}),
   leader: z
     .object({
@@ -187,33 +99,83 @@ export const baseShape = {
     .prefault({}),
 };
 
-/** A service's own config section, registered with its command. */
+/**
+ * A config section: a top-level key and its schema. A service registers its own section with its
+ * command; a package that several commands use (the system watched, the cloud, metric publishing)
+ * defines a section the service sections list in `uses`, so the package owns its keys and checks.
+ */
 export interface ConfigSection {
   /** Top-level key in the YAML file, camelCase (e.g. `queueDepth`). */
   key: string;
-  schema: z.ZodObject;
+  /** Usually an object of fields (see {@link defineSection}); any schema for a top-level list or value. */
+  schema: z.ZodType;
+  /** Sections this one needs besides the core's (each registered once, before the core's `http`). */
+  uses?: readonly ConfigSection[];
+  /**
+   * `windsock config check`: verify that what this section points at answers; resolves with one
+   * line for the user (e.g. "metadb answers (PostgreSQL 16.4)"), throws a UserError otherwise.
+   * `config` is the whole effective config.
+   */
+  check?(config: Record<string, unknown>): Promise<string>;
 }
 
-/** Build the one schema from the base and the services' sections. */
+/** Every section once, the used ones (depth first) before the sections that use them. */
+export function flattenSections(sections: readonly ConfigSection[]): { used: ConfigSection[]; own: ConfigSection[] } {
+  const used: ConfigSection[] = [];
+  const own: ConfigSection[] = [];
+  const seen = new Map<string, ConfigSection>();
+  const add = (s: ConfigSection, into: ConfigSection[]) => {
+    const prev = seen.get(s.key);
+    if (prev) {
+      if (prev !== s) throw new Error(`config section "${s.key}" registered twice`);
+      return;
+    }
+    for (const u of s.uses ?? []) add(u, used);
+    seen.set(s.key, s);
+    into.push(s);
+  };
+  for (const s of sections) add(s, own);
+  return { used, own };
+}
+
+/** Build the one schema from the core's keys and the registered sections. */
 export function buildSchema(sections: readonly ConfigSection[]) {
-  const shape: Record<string, z.ZodType> = { ...baseShape };
-  for (const s of sections) {
-    if (shape[s.key]) throw new Error(`config section "${s.key}" registered twice`);
-    shape[s.key] = s.schema.prefault({});
-  }
+  const { used, own } = flattenSections(sections);
+  const shape: Record<string, z.ZodType> = { ...headShape };
+  const put = (s: ConfigSection) => {
+    if (shape[s.key] || s.key in tailShape) throw new Error(`config section "${s.key}" registered twice`);
+    shape[s.key] = s.schema instanceof z.ZodObject ? s.schema.prefault({}) : s.schema;
+  };
+  used.forEach(put);
+  Object.assign(shape, tailShape);
+  own.forEach(put);
   return z.object(shape).strict();
 }
 
-/** The base config every service sees. */
-export type BaseConfig = z.output<ReturnType<typeof baseSchema>>;
-function baseSchema() {
-  return z.object(baseShape).strict();
+/**
+ * The keys of the registered sections, as packages declare them by module augmentation:
+ * `declare module '@windsock/core' { interface RegisteredConfig { aws: AwsConfig } }`.
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by the packages that define sections
+export interface RegisteredConfig {}
+
+/** The keys every command has (whatever sections are registered). */
+export type CoreConfig = z.output<ReturnType<typeof coreSchema>>;
+function coreSchema() {
+  return z.object({ ...headShape, ...tailShape }).strict();
 }
 
-/** Define a service's config section (strict: unknown keys are errors naming the key). */
+/** The config a command sees: the core's keys and the shared sections' (see {@link RegisteredConfig}). */
+export type BaseConfig = CoreConfig & RegisteredConfig;
+
+/** The effective value of a section, e.g. `SectionConfig<typeof queueDepthSection>`. */
+export type SectionConfig<S extends { schema: z.ZodType }> = z.output<S['schema']>;
+
+/** Define a config section (strict: unknown keys are errors naming the key). */
 export function defineSection<T extends z.ZodRawShape>(
   key: string,
   shape: T,
+  opts: Pick<ConfigSection, 'uses' | 'check'> = {},
 ): ConfigSection & { schema: z.ZodObject<T> } {
-  return { key, schema: z.object(shape).strict() };
+  return { key, schema: z.object(shape).strict(), ...opts };
 }
