@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import type pg from 'pg';
 import { errorMessage } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -176,7 +177,7 @@ export class LeaderElector {
   }
 
   private identity(): string {
-    return this.opts.identity ?? `${process.env.HOSTNAME ?? 'host'}:${process.pid}`;
+    return this.opts.identity ?? `${hostname()}:${process.pid}`;
   }
 }
 

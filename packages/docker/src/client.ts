@@ -13,12 +13,13 @@ export interface DockerClientOptions {
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
 
 /**
- * A dockerode client for `host` (default: `DOCKER_HOST`, then {@link DEFAULT_DOCKER_SOCKET}).
+ * A dockerode client for `host` (default {@link DEFAULT_DOCKER_SOCKET}; a config key that names the engine
+ * falls back to `DOCKER_HOST` through the config loader's `fallbackEnv`).
  *
  * @example const docker = createDockerClient({ host: 'unix:///var/run/docker.sock' })
  */
 export function createDockerClient(opts: DockerClientOptions = {}): Docker {
-  const host = opts.host ?? process.env.DOCKER_HOST ?? DEFAULT_DOCKER_SOCKET;
+  const host = opts.host ?? DEFAULT_DOCKER_SOCKET;
   if (host.startsWith('/')) return new Docker({ socketPath: host });
   if (host.startsWith('unix://')) return new Docker({ socketPath: host.slice('unix://'.length) });
   const url = new URL(host);

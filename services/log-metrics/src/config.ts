@@ -85,7 +85,7 @@ export const logMetricsSection = defineSection(
     dockerHost: field(
       z.string().min(1).optional(),
       'Docker engine of `docker://<container>` inputs: a socket path or DOCKER_HOST-style URL (default: DOCKER_HOST, then /var/run/docker.sock).',
-      { example: 'unix:///var/run/docker.sock' },
+      { example: 'unix:///var/run/docker.sock', fallbackEnv: ['DOCKER_HOST'] },
     ),
     onceThreads: field(
       z.number().int().min(0).max(16).default(1),
