@@ -2,9 +2,11 @@
 // a command's code is loaded when it runs (see CommandRegistration), so no command pays for
 // another's dependencies.
 import { type CommandRegistration, runCli, type WindsockCommand } from '@windsock/core';
+import { commands as heartbeat } from '@windsock/heartbeat';
 import { commands as logMetrics } from '@windsock/log-metrics';
 import { commands as logShipper } from '@windsock/log-shipper';
 import { commands as queueDepth } from '@windsock/queue-depth';
+import { commands as scaler } from '@windsock/scaler';
 import pkg from '../package.json' with { type: 'json' };
 
 /** The simulator's commands; its package (PGlite, pg, ioredis) is imported only when one of them runs. */
@@ -26,6 +28,8 @@ const commands: Array<WindsockCommand | CommandRegistration> = [
   ...logMetrics,
   ...queueDepth,
   ...logShipper,
+  ...scaler,
+  ...heartbeat,
   ...simulator,
 ];
 
