@@ -170,7 +170,7 @@ export class RecordAssembler {
       // A record whose message holds a NUL byte still counts as what its header says.
       if (line.indexOf('\u0000') !== -1) return this.pushDamaged(line, 'binary');
     }
-    line = stripAnsi(line);
+    line = stripAnsi(line, true);
     if (isBlank(line)) return this.blank('');
 
     const h = recogniseHeader(line);
@@ -224,7 +224,7 @@ export class RecordAssembler {
 
   /** A header with damage (NUL, invalid bytes) in its message is a header; anything else is unparsed. */
   private pushDamaged(line: string, reason: UnparsedReason): LineKind {
-    const clean = stripAnsi(line);
+    const clean = stripAnsi(line, true);
     const h = recogniseHeader(clean);
     if (h) return this.startRecord('', h);
     return this.unparsed('', reason, '');

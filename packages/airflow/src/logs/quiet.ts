@@ -80,9 +80,24 @@ function celeryTaskEvent(buf: Buffer, at: number, end: number): boolean {
   return false;
 }
 
+/**
+ * Colour residue a collector left where the message starts (`[32m`, `#033[32m`, `^[[32m`,
+ * `\u001b[32m`, ...: see ansi.ts): the message's real start is behind it, so the grammar must read
+ * the line. Conservative: any `#`, `^` or `\` start counts as residue.
+ */
+function residueStart(buf: Buffer, at: number, end: number): boolean {
+  const c = buf[at];
+  if (c === 35 || c === 94 || c === 92) return true;
+  if (c !== 91) return false;
+  let i = at + 1;
+  while (i < end && ((buf[i]! >= 48 && buf[i]! <= 57) || buf[i] === 59)) i++;
+  return buf[i] === 109;
+}
+
 /** True when the message at `buf[at, end)` may tell an event by how it starts. */
 function eventStart(buf: Buffer, at: number, end: number): boolean {
-  if (at >= end || PREFIX_FIRST[buf[at]!] === 0) return false;
+  if (at >= end) return false;
+  if (PREFIX_FIRST[buf[at]!] === 0) return residueStart(buf, at, end);
   for (const p of PREFIX_BYTES) {
     if (buf[at] !== p[0] || at + p.length > end) continue;
     let i = 1;
