@@ -60,6 +60,11 @@ test("Airflow's append lands before Windsock's final upload: the conflict is det
       stateDir: a.state,
       airflowUploads: 'auto',
       liveIntervalMs: 60_000,
+      // The shipper sees the file's end only when the test scans (below): otherwise it may ship the
+      // end, and reconcile Airflow's append, before the test has looked at Airflow's doubled object.
+      watch: false,
+      activePollMs: 3_600_000,
+      scanIntervalMs: 3_600_000,
     }),
   );
   try {
@@ -78,6 +83,7 @@ test("Airflow's append lands before Windsock's final upload: the conflict is det
       2,
       'Airflow alone duplicates',
     );
+    await s.scan();
     assert.ok(await waitFor(async () => (await airflowReadText(fx.s3, fx.bucket, a.key)) === full, 5000));
   } finally {
     await s.stop();
