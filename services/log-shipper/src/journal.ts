@@ -1,7 +1,8 @@
-import { closeSync, fdatasync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { AtomicFile } from '@windsock/logfiles';
 
 /** What Windsock has confirmed in S3 for one local file generation. */
 export interface ShipRecord {
@@ -37,7 +38,7 @@ export interface JournalLoadReport {
  * A crash-safe, append-only journal of confirmed uploads. Each line is `<crc32 hex> <json>`: a line
  * torn by SIGKILL or a power cut fails its checksum and is dropped on load, so the journal can only
  * lose the last unfinished record (which means one extra upload, never a lost byte). Compaction writes
- * a snapshot to a temporary file, fsyncs it and renames it over the journal (atomic on POSIX).
+ * a snapshot with the tree's one atomic writer (temp file, fsync, rename, directory fsync).
  *
  * Durability is a group commit: `record()` appends at once (a crash of the process loses nothing the
  * kernel has), and `sync()` resolves when every record appended before the call is on disk; callers
@@ -127,29 +128,23 @@ export class ShipJournal {
     this.entries.delete(id);
   }
 
-  /** Rewrites the journal as one record per live file: temp file, fsync, rename, fsync directory. */
+  /** Rewrites the journal as one record per live file, atomically (`@windsock/logfiles`' AtomicFile). */
   compact(): void {
-    const tmp = `${this.file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    const chunks: string[] = [];
-    for (const rec of this.entries.values()) {
-      chunks.push(encodeLine(rec));
-      if (chunks.length >= 1000) writeSync(fd, chunks.splice(0).join(''));
-    }
-    if (chunks.length) writeSync(fd, chunks.join(''));
-    fsyncSync(fd);
-    closeSync(fd);
+    new AtomicFile(this.file, { mode: 0o600 }).write(this.snapshot());
     if (this.fd !== undefined) closeSync(this.fd);
-    renameSync(tmp, this.file);
-    const dirFd = openSync(dirname(this.file), 'r');
-    try {
-      fsyncSync(dirFd);
-    } finally {
-      closeSync(dirFd);
-    }
     this.fd = openSync(this.file, 'a', 0o600);
     this.appended = 0;
     this.durableSeq = this.appendedSeq;
+  }
+
+  /** The live records as journal lines, in chunks of 1,000. */
+  private *snapshot(): Generator<string> {
+    const chunk: string[] = [];
+    for (const rec of this.entries.values()) {
+      chunk.push(encodeLine(rec));
+      if (chunk.length >= 1000) yield chunk.splice(0).join('');
+    }
+    if (chunk.length) yield chunk.join('');
   }
 
   /** Flushes to disk and closes. */
