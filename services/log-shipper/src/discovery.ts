@@ -2,6 +2,7 @@ import type { Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import type { Logger } from '@windsock/core';
+import { PathProblems } from '@windsock/logfiles';
 import { type FSWatcher, watch } from 'chokidar';
 import picomatch from 'picomatch';
 
@@ -25,12 +26,16 @@ const SCAN_PARALLELISM = 32;
 export class FileDiscovery {
   private watcher: FSWatcher | undefined;
   private readonly matchers: { spec: SourceSpec; match: (rel: string) => boolean }[];
+  /** Folders that could not be listed: warned about once per outage (`@windsock/logfiles`), not every scan. */
+  readonly problems: PathProblems;
+  private readonly unreadable = new Set<string>();
 
   constructor(
     sources: SourceSpec[],
     private readonly logger: Logger,
     private readonly onFile: (path: string, source: SourceSpec) => Promise<void>,
   ) {
+    this.problems = new PathProblems(logger);
     this.matchers = sources.map((spec) => {
       const inc = picomatch(spec.include.length ? spec.include : ['**'], { dot: true });
       const exc = spec.exclude.length ? picomatch(spec.exclude, { dot: true }) : () => false;
@@ -50,10 +55,13 @@ export class FileDiscovery {
         try {
           entries = await readdir(dir, { withFileTypes: true });
         } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
-            this.logger.warn({ dir, err: String(err) }, 'cannot read folder');
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
+            this.unreadable.add(dir);
+            this.problems.report(dir, err);
+          }
           continue;
         }
+        if (this.unreadable.delete(dir)) this.problems.ok(dir);
         for (const e of entries) {
           const path = join(dir, e.name);
           if (e.isDirectory()) dirs.push(path);
