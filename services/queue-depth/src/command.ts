@@ -98,7 +98,21 @@ async function runOnce(ctx: Ctx): Promise<number> {
     } else {
       ctx.stdout.write(renderText(snapshot.gauges, ctx.config.cluster));
     }
-    return 0;
+    // The snapshot is printed either way (with its up = 0 gauges); the exit code says whether
+    // every source it needed answered.
+    const failed = [
+      ['metadb', 'MetadbUp', poller.metadbOutage.status()],
+      ['broker', 'BrokerUp', poller.brokerOutage?.status()],
+    ] as const;
+    let code = 0;
+    for (const [name, metric, status] of failed) {
+      if (status?.up !== false) continue;
+      ctx.stderr.write(
+        `queue-depth --once: the ${name} did not answer (${metric} = 0): ${status.lastError ?? 'unknown error'}\n`,
+      );
+      code = 1;
+    }
+    return code;
   } finally {
     await metadb.close();
     await broker?.close();
@@ -194,7 +208,11 @@ export const queueDepthCommand: WindsockCommand = {
       configKey: 'queueDepth.intervalSeconds',
       parse: 'number',
     },
-    { flags: '--once', description: 'poll once, print the snapshot and exit' },
+    {
+      flags: '--once',
+      description:
+        'poll once, print the snapshot and exit: 0 when the metadb (and the broker, if configured) answered, 1 when one did not (the snapshot is still printed, with its up gauge 0), 2 on a config error',
+    },
     { flags: '--format <format>', description: 'with --once: text or json', defaultValue: 'text' },
   ],
   run: async (rawCtx) => {

@@ -43,16 +43,20 @@ export class OutageLog {
     this.lastError = undefined;
   }
 
-  /** Record a failed read; logs only when this starts an outage. */
-  down(error: string): void {
+  /**
+   * Record a failed read; logs only when this starts an outage. `why` says what kind of failure it
+   * is in the user's words: `unreachable` (no answer) or `schema mismatch` (it answers, but not
+   * with the tables and columns expected).
+   */
+  down(error: string, why: 'unreachable' | 'schema mismatch' = 'unreachable'): void {
     this.failedPolls++;
-    this.lastError = error;
+    this.lastError = why === 'unreachable' ? error : `${why}: ${error}`;
     if (this.state === false) return;
     this.state = false;
     this.downSinceMs = this.nowMs();
     this.logger.error(
       { dependency: this.dependency, err: error },
-      `${this.dependency} unreachable: publishing ${this.metric} = 0 and none of its numbers until it answers (${error})`,
+      `${this.dependency} ${why}: publishing ${this.metric} = 0 and none of its numbers until it answers (${error})`,
     );
   }
 

@@ -1,3 +1,4 @@
+import { NotAnAirflowMetadbError } from '@windsock/airflow';
 import { errorMessage, type Logger } from '@windsock/core';
 import type { BrokerReader, BrokerReading } from './broker-reader.ts';
 import type { QueueDepthConfig } from './config.ts';
@@ -59,7 +60,7 @@ export class QueueDepthPoller {
       this.metadbOutage.up();
       this.remember(queuesIn(metadb));
     } catch (err) {
-      this.metadbOutage.down(errorMessage(err));
+      this.metadbOutage.down(metadbErrorMessage(err), isSchemaMismatch(err) ? 'schema mismatch' : 'unreachable');
       this.opts.metadb.forgetVersion();
     }
 
@@ -132,4 +133,24 @@ export class QueueDepthPoller {
       this.seenQueues.add(q);
     }
   }
+}
+
+/**
+ * Whether a metadb error says the database answered but its schema is not the one expected: no
+ * Airflow task_instance table, or (with airflow.version pinned) a table or column of the other
+ * major version (PostgreSQL's undefined_table 42P01, undefined_column 42703).
+ */
+export function isSchemaMismatch(err: unknown): boolean {
+  if (err instanceof NotAnAirflowMetadbError) return true;
+  const code = (err as { code?: unknown }).code;
+  return code === '42P01' || code === '42703';
+}
+
+function metadbErrorMessage(err: unknown): string {
+  const msg = errorMessage(err);
+  const code = (err as { code?: unknown }).code;
+  if (code === '42P01' || code === '42703') {
+    return `${msg}: the metadb's tables are not those of the Airflow version expected; check airflow.version (WINDSOCK_AIRFLOW__VERSION) or set it to auto`;
+  }
+  return msg;
 }

@@ -1,6 +1,6 @@
 /**
  * `windsock queue-depth --once --format json`: one snapshot in the foundation's JSON contract, exit
- * 0, from flags or from Airflow's own environment; a dead metadb is MetadbUp = 0 and no secret leaks.
+ * 0, from flags or from Airflow's own environment; a dead metadb is MetadbUp = 0 (exit 1) and no secret leaks.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -117,7 +117,7 @@ test('an unreachable metadb gives MetadbUp = 0, no depth, one clear line, and no
     '--database-url',
     `postgresql://airflow:${password}@127.0.0.1:${port}/airflow`,
   ]);
-  assert.equal(r.status, 0);
+  assert.equal(r.status, 1, 'a source that did not answer is exit 1, the snapshot is printed all the same');
   const rows = (JSON.parse(r.stdout) as { metrics: SnapshotRow[] }).metrics;
   assert.deepEqual(
     rows.map((m) => [m.name, m.value]),
@@ -133,4 +133,34 @@ test('no metadb URL at all is a one-line configuration error', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^windsock: error: no metadb URL: pass --database-url/);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+});
+
+test('a broker that does not answer: the snapshot with BrokerUp = 0 and the metadb numbers, exit 1', async () => {
+  const port = await freePort();
+  const r = windsock([
+    '--once',
+    '--format',
+    'json',
+    '--database-url',
+    db.url,
+    '--broker-url',
+    `redis://127.0.0.1:${port}/0`,
+  ]);
+  assert.equal(r.status, 1, r.stderr);
+  const rows = (JSON.parse(r.stdout) as { metrics: SnapshotRow[] }).metrics;
+  assert.equal(rows.find((m) => m.name === 'BrokerUp')?.value, 0);
+  assert.equal(rows.find((m) => m.name === 'MetadbUp')?.value, 1);
+  assert.match(r.stderr, /queue-depth --once: the broker did not answer \(BrokerUp = 0\)/);
+});
+
+test('a metadb that answers with another schema is a schema mismatch, not "unreachable"', async () => {
+  const empty = await createDatabase('qdcli_empty');
+  try {
+    const r = windsock(['--once', '--format', 'json', '--database-url', empty.url]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /metadb schema mismatch: .*no Airflow task_instance table/);
+    assert.doesNotMatch(r.stderr, /unreachable/);
+  } finally {
+    await empty.drop();
+  }
 });
