@@ -6,6 +6,7 @@ import { commands as logMetrics } from '@windsock/log-metrics';
 import { commands as logShipper } from '@windsock/log-shipper';
 import { commands as queueDepth } from '@windsock/queue-depth';
 import { commands as scaler } from '@windsock/scaler';
+import { upCommands } from '@windsock/up';
 import pkg from '../package.json' with { type: 'json' };
 
 /** The simulator's commands; its package (PGlite, pg, ioredis) is imported only when one of them runs. */
@@ -23,6 +24,9 @@ const simulator: CommandRegistration[] = [
   },
 ];
 
+/** Commands that run a long-lived service: `windsock up` runs the ones its `services` key lists in one process. */
+const UP_SERVICES = new Set(['queue-depth', 'log-metrics', 'log-shipper', 'scaler', 'worker-agent', 'container-stats']);
+
 const commands: Array<WindsockCommand | CommandRegistration> = [
   ...logMetrics,
   ...queueDepth,
@@ -30,5 +34,6 @@ const commands: Array<WindsockCommand | CommandRegistration> = [
   ...scaler,
   ...simulator,
 ];
+commands.push(...upCommands(commands.filter((c) => UP_SERVICES.has(c.name))));
 
 process.exitCode = await runCli({ version: pkg.version, commands });

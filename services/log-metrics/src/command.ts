@@ -1,4 +1,5 @@
 import { type CommandContext, ConfigError, type Logger, UserError, type WindsockCommand } from '@windsock/core';
+import { FileProblem } from '@windsock/logfiles';
 import type { Registry } from 'prom-client';
 import { CheckpointStore } from './checkpoint.ts';
 import { type LogMetricsConfig, logMetricsSection } from './config.ts';
@@ -64,6 +65,7 @@ async function pipelineFor(
     inputs,
     startPosition,
     checkpoint,
+    distrustedPaths: checkpoint?.distrustedPaths,
     rules: compileRules(cfg.rules, cfg.perDag.maxValues),
     perDag: cfg.perDag,
     maxLineBytes: cfg.maxLineBytes,
@@ -87,13 +89,24 @@ export async function runOnce(
   const pipeline = await pipelineFor(ctx, inputs, 'beginning', undefined, false);
   // Per-thread cardinality guards would each admit their own N values: guarded runs stay on one thread.
   const guarded = cfg.perDag.enabled || cfg.rules.some((r) => Object.keys(r.dimensions ?? {}).length > 0);
-  const fromWorkers = await countFilesInParallel(pipeline, {
-    cluster: ctx.config.cluster,
-    inputs: inputs.filter((i) => !isContainerInput(i.path)),
-    maxLineBytes: cfg.maxLineBytes,
-    logger: ctx.logger,
-    threads: guarded ? 1 : threads,
-  });
+  let fromWorkers: Awaited<ReturnType<typeof countFilesInParallel>>;
+  try {
+    fromWorkers = await countFilesInParallel(pipeline, {
+      cluster: ctx.config.cluster,
+      inputs: inputs.filter((i) => !isContainerInput(i.path)),
+      maxLineBytes: cfg.maxLineBytes,
+      logger: ctx.logger,
+      threads: guarded ? 1 : threads,
+    });
+  } catch (err) {
+    pipeline.close();
+    // A missing file, a directory, a FIFO, an unreadable file, a glob naming nothing, a read error:
+    // one line and exit 1, never a snapshot that silently misses an input.
+    if (err instanceof FileProblem || (err as Error)?.name === 'FileProblem') {
+      throw new UserError(`log-metrics --once: ${(err as Error).message}; nothing printed`, 1);
+    }
+    throw err;
+  }
   await pipeline.drainContainers();
   if (pipeline.readsStdin && stdin) await pipeline.drainStream(stdin);
   const { JsonSnapshotSink, Metrics } = await import('@windsock/metrics');
@@ -116,7 +129,7 @@ export async function buildService(
   const { createSinks, Metrics } = await import('@windsock/metrics');
   const { config, logger, registry } = ctx;
   const cfg = config.logMetrics;
-  const store = new CheckpointStore(config.stateDir);
+  const store = new CheckpointStore(config.stateDir, logger);
   store.init();
   const checkpoint = cfg.startPosition === 'checkpoint' ? store.load() : undefined;
   const pipeline = await pipelineFor(ctx, inputs, cfg.startPosition, checkpoint, true);
@@ -142,6 +155,7 @@ export async function buildService(
     flushIntervalMs: config.metrics.flushIntervalSeconds * 1000,
     pollIntervalMs: cfg.pollIntervalMs,
     stdin,
+    shutdownGraceMs: config.shutdownGraceSeconds * 1000,
   });
 }
 

@@ -8,10 +8,12 @@
  *   3. flush the sinks; when none of them still holds datums (CloudWatch confirmed them all),
  *      rename the temp file over the checkpoint (atomic) — otherwise keep the previous checkpoint.
  */
+
+import { setImmediate as nextTick } from 'node:timers/promises';
 import type { Logger, Service } from '@windsock/core';
 import { errorMessage, PeriodicJob } from '@windsock/core';
 import type { FlushReport, Metrics } from '@windsock/metrics';
-import { Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CheckpointStore } from './checkpoint.ts';
 import type { LogPipeline } from './pipeline.ts';
 import { toDatums } from './publish.ts';
@@ -29,6 +31,12 @@ export interface LogMetricsServiceOptions {
   pollIntervalMs: number;
   /** Read from stdin as well (ends the stream's counting at EOF; the service keeps running). */
   stdin?: AsyncIterable<Buffer | string> | undefined;
+  /**
+   * The runtime's shutdown grace (shutdownGraceSeconds): on stop, reading goes on for at most 40% of
+   * it, then the open records are counted, flushed and checkpointed (what was not read yet is read
+   * after the restart, from the checkpoint). Default 25 s.
+   */
+  shutdownGraceMs?: number;
 }
 
 /** What `/status` shows. */
@@ -38,6 +46,10 @@ export interface LogMetricsStatus {
   lastFlushAt: string | null;
   lastCheckpointAt: string | null;
   checkpointHeldBack: number;
+  /** Since when the checkpoint cannot be written (null: it can). */
+  checkpointFailingSince: string | null;
+  /** Paths that cannot be read now, with the error code. */
+  pathProblems: Record<string, string>;
 }
 
 /** Follows the logs and publishes counters; a {@link Service} for `runServices`. */
@@ -52,6 +64,11 @@ export class LogMetricsService implements Service {
   private lastCheckpointAt: number | undefined;
   private heldBack = 0;
   private stdinDone: Promise<void> | undefined;
+  /** Set while checkpoints cannot be written (one warning per outage). */
+  private checkpointFailingSince: number | undefined;
+  private checkpointFailures = 0;
+  private checkpointOutages = 0;
+  private lastPollError: string | undefined;
 
   constructor(private readonly opts: LogMetricsServiceOptions) {
     this.flushJob = new PeriodicJob({
@@ -74,7 +91,7 @@ export class LogMetricsService implements Service {
       // those offsets before anything is read, so a crash before the first flush resumes from them
       // instead of taking the files for new ones.
       pipeline.prime();
-      store.save(pipeline.snapshot().checkpoint);
+      this.saveCheckpoint(() => store.save(pipeline.snapshot().checkpoint));
     }
     this.schedulePoll(0);
     pipeline.startContainers();
@@ -87,12 +104,31 @@ export class LogMetricsService implements Service {
   }
 
   async stop(): Promise<void> {
+    const readUntil = performance.now() + 0.4 * (this.opts.shutdownGraceMs ?? 25_000);
     this.stopped = true;
     if (this.pollTimer) clearTimeout(this.pollTimer);
     await this.flushJob.stop();
-    // Read what is there (new files included), count the open records, flush, checkpoint.
-    while (this.opts.pipeline.poll(true)) {
-      /* catch up */
+    // Read what is there (new files included) while the grace period allows, yielding between
+    // polls; then count the open records, flush, checkpoint. What is left unread is read after the
+    // restart: the checkpoint holds the offsets actually read.
+    const tailer = this.opts.pipeline.tailer;
+    let rescan = true;
+    while (tailer && performance.now() < readUntil) {
+      let backlog: boolean;
+      try {
+        backlog = tailer.poll(Date.now(), rescan, false, Math.max(1, Math.min(200, readUntil - performance.now())));
+      } catch (err) {
+        this.opts.logger.error({ err: errorMessage(err) }, 'reading log files on shutdown failed');
+        break;
+      }
+      rescan = false;
+      if (!backlog) break;
+      await nextTick();
+    }
+    if (tailer && performance.now() >= readUntil) {
+      this.opts.logger.info(
+        'shutdown: stopped reading to flush within the grace period; the rest is read after the restart',
+      );
     }
     await this.opts.pipeline.stopContainers();
     this.opts.pipeline.finishAll();
@@ -117,6 +153,9 @@ export class LogMetricsService implements Service {
       lastFlushAt: this.lastFlushAt ? new Date(this.lastFlushAt).toISOString() : null,
       lastCheckpointAt: this.lastCheckpointAt ? new Date(this.lastCheckpointAt).toISOString() : null,
       checkpointHeldBack: this.heldBack,
+      checkpointFailingSince:
+        this.checkpointFailingSince === undefined ? null : new Date(this.checkpointFailingSince).toISOString(),
+      pathProblems: this.opts.pipeline.tailer?.problems.active() ?? {},
     };
   }
 
@@ -125,7 +164,8 @@ export class LogMetricsService implements Service {
     const { pipeline, metrics, store, logger } = this.opts;
     const cut = pipeline.snapshot();
     metrics.write(toDatums(cut.series, metrics));
-    store?.prepare(cut.checkpoint);
+    // A checkpoint that cannot be written never stops the counts from being published.
+    const prepared = store ? this.saveCheckpoint(() => store.prepare(cut.checkpoint)) : false;
     if (logger.isLevelEnabled('debug')) {
       const totals: Record<string, number> = {};
       for (const s of cut.series) totals[s.name] = (totals[s.name] ?? 0) + s.value;
@@ -137,10 +177,13 @@ export class LogMetricsService implements Service {
     // The JSON snapshot sink holds everything until close by design; every other sink must have
     // let go of every datum (CloudWatch confirmed them) before the offsets may move.
     const holding = reports.filter((r) => r.sink !== 'json' && r.pending > 0);
-    if (holding.length === 0) {
-      store?.commit();
-      this.lastCheckpointAt = Date.now();
-      logger.debug({ flush: this.flushes }, 'flush: checkpointed');
+    if (!prepared) {
+      // Nothing to commit: the outage was reported when prepare failed.
+    } else if (holding.length === 0) {
+      if (this.saveCheckpoint(() => store!.commit())) {
+        this.lastCheckpointAt = Date.now();
+        logger.debug({ flush: this.flushes }, 'flush: checkpointed');
+      }
     } else {
       store?.abandon();
       this.heldBack++;
@@ -153,6 +196,38 @@ export class LogMetricsService implements Service {
       if (r.errors.length > 0) logger.warn({ sink: r.sink, errors: r.errors.slice(0, 3) }, 'metrics flush had errors');
     }
     return reports;
+  }
+
+  /**
+   * Run a checkpoint write; on failure say so once per outage (a warning and the
+   * windsock_log_metrics_checkpoint_failing gauge), never throw. The next flush retries (the
+   * state directory is created again if it was deleted).
+   */
+  private saveCheckpoint(write: () => void): boolean {
+    const { logger, store } = this.opts;
+    try {
+      write();
+    } catch (err) {
+      this.checkpointFailures++;
+      store?.abandon();
+      if (this.checkpointFailingSince === undefined) {
+        this.checkpointFailingSince = Date.now();
+        this.checkpointOutages++;
+        logger.warn(
+          { checkpoint: store?.path, err: errorMessage(err) },
+          'cannot write the checkpoint: counts are still published; the checkpoint is retried at every flush (after a crash meanwhile, lines since the last written checkpoint would be counted again)',
+        );
+      }
+      return false;
+    }
+    if (this.checkpointFailingSince !== undefined) {
+      logger.info(
+        { checkpoint: store?.path, failedSeconds: Math.round((Date.now() - this.checkpointFailingSince) / 1000) },
+        'checkpoint written again',
+      );
+      this.checkpointFailingSince = undefined;
+    }
+    return true;
   }
 
   /** Resolves when stdin (if read) has been counted to its end. */
@@ -171,8 +246,12 @@ export class LogMetricsService implements Service {
     let backlog = false;
     try {
       backlog = this.opts.pipeline.poll();
+      this.lastPollError = undefined;
     } catch (err) {
-      this.opts.logger.error({ err: errorMessage(err) }, 'polling log files failed; retrying');
+      // Once per distinct error, not every poll.
+      const msg = errorMessage(err);
+      if (msg !== this.lastPollError) this.opts.logger.error({ err: msg }, 'polling log files failed; retrying');
+      this.lastPollError = msg;
     } finally {
       this.polling = false;
     }
@@ -206,5 +285,40 @@ export class LogMetricsService implements Service {
     );
     gauge('windsock_log_metrics_rotations', 'Files renamed away or deleted while followed.', (s) => s.rotations);
     gauge('windsock_log_metrics_truncations', 'Files truncated while followed.', (s) => s.truncations);
+    const self = this;
+    new Gauge({
+      name: 'windsock_log_metrics_checkpoint_failing',
+      help: '1 while the checkpoint cannot be written (counts are still published).',
+      registers: [registry],
+      collect() {
+        this.set(self.checkpointFailingSince === undefined ? 0 : 1);
+      },
+    });
+    new Counter({
+      name: 'windsock_log_metrics_checkpoint_outages_total',
+      help: 'Times the checkpoint became unwritable (one per outage).',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(self.checkpointOutages);
+      },
+    });
+    new Counter({
+      name: 'windsock_log_metrics_checkpoint_failures_total',
+      help: 'Checkpoint writes that failed (one per flush during an outage).',
+      registers: [registry],
+      collect() {
+        this.reset();
+        this.inc(self.checkpointFailures);
+      },
+    });
+    new Gauge({
+      name: 'windsock_log_metrics_path_problems',
+      help: 'Input paths that cannot be read now (each logged once).',
+      registers: [registry],
+      collect() {
+        this.set(Object.keys(self.opts.pipeline.tailer?.problems.active() ?? {}).length);
+      },
+    });
   }
 }

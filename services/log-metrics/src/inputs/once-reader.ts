@@ -2,8 +2,8 @@
  * `--once` reading: every named file from its start to its current end, one at a time, with no
  * per-file state kept afterwards. Nothing here follows rotation: a one-shot read has nothing to follow.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
-import { compilePattern } from '@windsock/logfiles';
+import { closeSync, readSync } from 'node:fs';
+import { compilePattern, FileProblem, fileProblem, openLogFile } from '@windsock/logfiles';
 import type { FileInput } from './file-tailer.ts';
 import { type LineHandler, LineSplitter } from './lines.ts';
 
@@ -17,17 +17,26 @@ export interface OnceFile {
 /**
  * The paths the inputs name now, each once, found while they are read: one directory listing is
  * held at a time, not the list of every file (a task-log tree has tens of thousands). No stat
- * here: a path that turns out not to be a readable file is skipped when read, which saves a
- * system call per file on big task-log trees.
+ * here: a path that turns out not to be a readable file fails when read, which saves a system
+ * call per file on big task-log trees. A glob that names no file, or a directory it cannot list,
+ * throws a {@link FileProblem} (for `--once`, reading nothing is an error, not an empty snapshot).
  */
 export function* onceFiles(inputs: readonly FileInput[], cwd?: string): Generator<OnceFile, void, undefined> {
-  const patterns = inputs.map((input) => (input.path === '-' ? undefined : compilePattern(input.path, cwd)));
+  const patterns = inputs.map((input) =>
+    input.path === '-' || input.path.startsWith('docker://')
+      ? undefined
+      : compilePattern(input.path, cwd, (dir, err) => {
+          throw fileProblem(dir, err);
+        }),
+  );
   // A path is kept only if a later input could name it too (usually none can): then that input skips it.
   const named = new Set<string>();
   for (let i = 0; i < patterns.length; i++) {
     const pattern = patterns[i];
     if (!pattern) continue;
+    let any = false;
     for (const path of pattern.paths()) {
+      any = true;
       if (named.size > 0 && named.has(path)) continue;
       for (let j = i + 1; j < patterns.length; j++) {
         if (patterns[j]?.couldName(path)) {
@@ -36,6 +45,9 @@ export function* onceFiles(inputs: readonly FileInput[], cwd?: string): Generato
         }
       }
       yield { path, input: i };
+    }
+    if (!any) {
+      throw new FileProblem(pattern.pattern, 'ENOMATCH', `${pattern.pattern}: no file matches this pattern`);
     }
   }
 }
@@ -58,7 +70,11 @@ export interface OnceStats {
   droppedBytes: number;
 }
 
-/** Read files start to end into their handlers; a file that cannot be opened is skipped. */
+/**
+ * Read files start to end into their handlers. A path that is not a readable regular file (missing,
+ * a directory, a FIFO, unreadable) or a read error part way throws a {@link FileProblem} naming
+ * the path: `--once` reports it and fails rather than print counts that silently miss a file.
+ */
 export function readFiles(
   files: Iterable<OnceFile>,
   handlerFor: (file: OnceFile) => LineHandler,
@@ -68,12 +84,7 @@ export function readFiles(
   const buf = readBuffer;
   const stats: OnceStats = { files: 0, lines: 0, bytes: 0, truncatedLines: 0, droppedBytes: 0 };
   for (const f of files) {
-    let fd: number;
-    try {
-      fd = openSync(f.path, 'r');
-    } catch {
-      continue;
-    }
+    const fd = openLogFile(f.path);
     try {
       const splitter = new LineSplitter(handlerFor(f), 0, maxLineBytes);
       let pos = 0;
@@ -81,8 +92,8 @@ export function readFiles(
         let n: number;
         try {
           n = readSync(fd, buf, 0, buf.length, pos);
-        } catch {
-          break; // a directory, or an I/O error: count what was read
+        } catch (err) {
+          throw fileProblem(f.path, err, true);
         }
         if (n === 0) break;
         splitter.push(buf.subarray(0, n));
