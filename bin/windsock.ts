@@ -2,6 +2,7 @@
 // a command's code is loaded when it runs (see CommandRegistration), so no command pays for
 // another's dependencies.
 import { type CommandRegistration, runCli, type WindsockCommand } from '@windsock/core';
+import { commands as heartbeat } from '@windsock/heartbeat';
 import { commands as logMetrics } from '@windsock/log-metrics';
 import { commands as logShipper } from '@windsock/log-shipper';
 import { commands as queueDepth } from '@windsock/queue-depth';
@@ -32,6 +33,7 @@ const commands: Array<WindsockCommand | CommandRegistration> = [
   ...queueDepth,
   ...logShipper,
   ...scaler,
+  ...heartbeat,
   ...simulator,
 ];
 commands.push(...upCommands(commands.filter((c) => UP_SERVICES.has(c.name))));
