@@ -9,7 +9,8 @@
  *   2. applies the guarantee's mutations (removes or breaks the anchored code), runs the test
  *      again: it must FAIL (a time-out counts as a failure);
  *   3. restores the file,
- * and prints a table. `--write-readmes` puts each service's table between the
+ * and prints a table. Each guarantee's last result is kept in scripts/guarantees-results.json;
+ * `--write-readmes` puts each service's table (every guarantee, with its last result) between the
  * `<!-- guarantees:start -->` / `<!-- guarantees:end -->` markers of its README.
  *
  *   npm run test:guarantees                       # every guarantee, in a copy of the working tree
@@ -17,6 +18,8 @@
  *   npm run test:guarantees -- --ref HEAD         # a copy of a commit instead of the working tree
  *   npm run test:guarantees -- --check            # only check the data file (as npm test does)
  *   npm run test:guarantees -- --write-readmes    # run, then update the READMEs' tables
+ *   npm run test:guarantees -- --readmes-only     # update the READMEs from the stored results
+ *   npm run test:guarantees -- --timeout 180      # seconds per test run (a time-out counts as a failure)
  *
  * The copy reuses the checkout's node_modules (symlinked, with the workspace packages pointed at
  * the copy) and the checkout's running test stack (PostgreSQL, Redis, moto).
@@ -39,6 +42,8 @@ import { fileURLToPath } from 'node:url';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const DATA = join(REPO, 'scripts', 'guarantees.json');
+/** The last result of each guarantee (by id), so a partial run (--only) updates only its rows. */
+const RESULTS = join(REPO, 'scripts', 'guarantees-results.json');
 const START = '<!-- guarantees:start -->';
 const END = '<!-- guarantees:end -->';
 
@@ -241,43 +246,62 @@ function mutationText(m) {
   return m.replace.trim() === '' ? `removed ${code(m.find)}` : `${code(m.find)} → ${code(m.replace)}`;
 }
 
-function table(rows) {
-  const out = [
-    '| promise | guarding code, and how it is broken | guarding test | as is | broken |',
-    '|---|---|---|---|---|',
-  ];
-  for (const { g, base, mutant, lines } of rows) {
-    const where = g.mutations.map((m, i) => `${lines[i]}: ${mutationText(m)}`).join('<br>');
-    const asIs = base.ok ? 'passes' : base.timedOut ? 'TIMED OUT' : 'FAILS';
-    const broken =
+/** A stored result: what the table shows for one guarantee. */
+function resultOf({ g, base, mutant, lines }, when) {
+  return {
+    where: g.mutations.map((m, i) => `${lines[i]}: ${mutationText(m)}`).join('<br>'),
+    asIs: base.ok ? 'passes' : base.timedOut ? 'TIMED OUT' : 'FAILS',
+    broken:
       mutant === undefined
-        ? '—'
+        ? 'not run'
         : mutant.ok
           ? '**PASSES: not guarded**'
           : mutant.timedOut
             ? 'fails (timed out)'
-            : 'fails';
-    out.push(`| ${g.promise} | ${where} | \`${g.test.file}\` › ${g.test.name} | ${asIs} | ${broken} |`);
+            : 'fails',
+    guarded: base.ok && mutant !== undefined && !mutant.ok,
+    when,
+  };
+}
+
+function table(guarantees, results) {
+  const out = [
+    '| promise | guarding code, and how it is broken | guarding test | as is | broken |',
+    '|---|---|---|---|---|',
+  ];
+  for (const g of guarantees) {
+    const r = results[g.id] ?? {
+      where: g.mutations.map(mutationText).join('<br>'),
+      asIs: 'not run',
+      broken: 'not run',
+    };
+    out.push(`| ${g.promise} | ${r.where} | \`${g.test.file}\` › ${g.test.name} | ${r.asIs} | ${r.broken} |`);
   }
   return out.join('\n');
 }
 
-function writeReadmes(rows, header) {
+function loadResults() {
+  return existsSync(RESULTS) ? JSON.parse(readFileSync(RESULTS, 'utf8')) : {};
+}
+
+function writeReadmes(guarantees, results) {
   const byReadme = new Map();
-  for (const r of rows) {
-    if (!byReadme.has(r.g.readme)) byReadme.set(r.g.readme, []);
-    byReadme.get(r.g.readme).push(r);
+  for (const g of guarantees) {
+    if (!byReadme.has(g.readme)) byReadme.set(g.readme, []);
+    byReadme.get(g.readme).push(g);
   }
-  for (const [readme, rs] of byReadme) {
+  for (const [readme, gs] of byReadme) {
     const file = join(REPO, readme);
     const text = readFileSync(file, 'utf8');
     if (!text.includes(START) || !text.includes(END)) {
       console.error(`${readme}: no ${START} ... ${END} markers; not written`);
       continue;
     }
+    const runs = [...new Set(gs.map((g) => results[g.id]?.when).filter(Boolean))].sort();
+    const header = `\`npm run test:guarantees\` (${runs.join('; ') || 'not run yet'}): each promise's guarding code is broken in a copy of the tree and its test must fail.`;
     const [before, rest] = text.split(START);
     const after = rest.split(END)[1];
-    writeFileSync(file, `${before}${START}\n${header}\n\n${table(rs)}\n${END}${after}`);
+    writeFileSync(file, `${before}${START}\n${header}\n\n${table(gs, results)}\n${END}${after}`);
     console.log(`updated ${readme}`);
   }
 }
@@ -295,10 +319,14 @@ async function main() {
     console.log(`${all.length} guarantees, ${problems.length} problems`);
     process.exit(problems.length === 0 ? 0 : 1);
   }
+  if (args.includes('--readmes-only')) {
+    writeReadmes(all, loadResults());
+    process.exit(0);
+  }
   const only = opt('--only')?.split(',');
   const selected = only ? all.filter((g) => only.includes(g.id)) : all;
   if (selected.length === 0) throw new Error('no guarantee selected');
-  const timeoutSeconds = Number(opt('--timeout') ?? 300);
+  const timeoutSeconds = Number(opt('--timeout') ?? 180);
   const ref = opt('--ref');
   const tree = makeTree(ref);
   const problems = checkGuarantees(selected, tree).filter((p) => !p.includes('README'));
@@ -336,20 +364,17 @@ async function main() {
   } finally {
     rmSync(tree, { recursive: true, force: true });
   }
-  console.log(`\n${table(rows)}\n`);
+  const rev = spawnSync('git', ['rev-parse', '--short', ref ?? 'HEAD'], { cwd: REPO, encoding: 'utf8' }).stdout.trim();
+  const when = `${new Date().toISOString().slice(0, 10)}, ${ref ? `commit ${rev}` : `working tree at ${rev}`}`;
+  const results = loadResults();
+  const fresh = {};
+  for (const row of rows) fresh[row.g.id] = resultOf(row, when);
+  console.log(`\n${table(selected, fresh)}\n`);
+  Object.assign(results, fresh);
+  writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
   const guarded = rows.filter((r) => r.base.ok && r.mutant && !r.mutant.ok).length;
-  console.log(`${guarded} of ${rows.length} guarantees guarded`);
-  if (args.includes('--write-readmes')) {
-    const rev = spawnSync('git', ['rev-parse', '--short', ref ?? 'HEAD'], {
-      cwd: REPO,
-      encoding: 'utf8',
-    }).stdout.trim();
-    const day = new Date().toISOString().slice(0, 10);
-    writeReadmes(
-      rows,
-      `\`npm run test:guarantees\` (${day}, ${ref ? `commit ${rev}` : `working tree at ${rev}`}): each promise's guarding code is broken in a copy of the tree and its test must fail.`,
-    );
-  }
+  console.log(`${guarded} of ${rows.length} guarantees guarded (results kept in scripts/guarantees-results.json)`);
+  if (args.includes('--write-readmes')) writeReadmes(all, results);
   process.exit(guarded === rows.length ? 0 : 1);
 }
 
