@@ -35,6 +35,21 @@ export const COUNTERS = {
   },
 } as const satisfies Record<string, { dims: readonly string[]; help: string }>;
 
+/**
+ * Values, not counts, read from the heartbeat DAG's success token (`latency_seconds`,
+ * `pickup_seconds=queue:seconds,...`): published as gauges in Seconds, the last value of a flush.
+ */
+export const HEARTBEAT_VALUES = {
+  HeartbeatLatencySeconds: {
+    dims: [],
+    help: "Seconds from the heartbeat run's start to its success token (token field latency_seconds).",
+  },
+  HeartbeatQueuePickupSeconds: {
+    dims: ['Queue'],
+    help: 'Per worker queue, seconds from the probe task being queued to a worker starting it (token field pickup_seconds).',
+  },
+} as const satisfies Record<string, { dims: readonly string[]; help: string }>;
+
 /** A built-in counter name. */
 export type CounterName = keyof typeof COUNTERS;
 

@@ -22,6 +22,7 @@ import {
   type CounterCell,
   type CounterSeries,
   CounterTable,
+  type HEARTBEAT_VALUES,
   OTHER,
 } from './counters.ts';
 import type { LineHandler, SplitterStats } from './inputs/lines.ts';
@@ -90,6 +91,7 @@ interface SourceBase {
 /** The process-wide counter state between flushes. */
 export class CountingEngine {
   readonly table = new CounterTable();
+  private values: CounterSeries[] = [];
   readonly cluster: string;
   private readonly rules: readonly CompiledRule[];
   private readonly perDag: boolean;
@@ -159,6 +161,12 @@ export class CountingEngine {
     if (this.perDag && dag !== undefined) this.table.bump(name, base, state, queue, this.dagGuard.admit(dag), n);
   }
 
+  /** A value read from a heartbeat token (see HEARTBEAT_VALUES); kept until the next drain. */
+  observe(name: keyof typeof HEARTBEAT_VALUES, base: BaseDims, value: number, queue?: string): void {
+    if (this.values.length >= MAX_VALUES_PER_FLUSH) return;
+    this.values.push({ name, dimensions: queue ? { ...base.dims, Queue: queue } : base.dims, value });
+  }
+
   /** Per-DAG twin only (the plain series was counted through a cell). */
   addDag(name: string, base: BaseDims, dag: string | undefined): void {
     if (this.perDag && dag !== undefined) this.table.bump(name, base, undefined, undefined, this.dagGuard.admit(dag));
@@ -199,7 +207,12 @@ export class CountingEngine {
         if (f > 0) this.table.add('DagDimensionFolded', { Cluster: this.cluster, Rule: rule.name }, f);
       }
     }
-    return this.table.drain();
+    const series = this.table.drain();
+    if (this.values.length) {
+      series.push(...this.values);
+      this.values = [];
+    }
+    return series;
   }
 
   /** Sent-to-executor keys to persist with the checkpoint (most recent per stream). */
@@ -386,7 +399,20 @@ export class SourceCounter implements LineHandler {
         return;
       case 'heartbeat':
         engine.add('HeartbeatSuccess', this.base, undefined, e.queue || undefined, e.fields.dag_id ?? this.dag);
+        this.heartbeatValues(e.fields);
         return;
+    }
+  }
+
+  /** The token's latency and per-queue pickup times (v=2 tokens; older tokens carry none). */
+  private heartbeatValues(fields: Record<string, string>): void {
+    const latency = seconds(fields.latency_seconds);
+    if (latency !== undefined) this.engine.observe('HeartbeatLatencySeconds', this.base, latency);
+    for (const pair of fields.pickup_seconds?.split(',') ?? []) {
+      const colon = pair.lastIndexOf(':');
+      const value = seconds(pair.slice(colon + 1));
+      if (colon > 0 && value !== undefined)
+        this.engine.observe('HeartbeatQueuePickupSeconds', this.base, value, pair.slice(0, colon));
     }
   }
 
@@ -424,3 +450,12 @@ export class SourceCounter implements LineHandler {
 }
 
 export { OTHER };
+
+/** Heartbeat tokens are rare; a flood of them cannot grow a flush's value list without bound. */
+const MAX_VALUES_PER_FLUSH = 1000;
+
+function seconds(text: string | undefined): number | undefined {
+  if (text === undefined || text === '') return undefined;
+  const n = Number(text);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}

@@ -1,7 +1,7 @@
 import type { MetricDatum } from '@windsock/metrics';
-import type { CounterSeries } from './counters.ts';
+import { type CounterSeries, HEARTBEAT_VALUES } from './counters.ts';
 
-/** Counter increments as datums for the sinks (every log-metrics counter is a Count). */
+/** Counter increments as datums for the sinks (Counts), and heartbeat values as gauges in Seconds. */
 export function toDatums(
   series: readonly CounterSeries[],
   target: { namespace: string },
@@ -10,8 +10,9 @@ export function toDatums(
   return series.map((s) => ({
     namespace: target.namespace,
     name: s.name,
-    unit: 'Count',
-    kind: 'counter',
+    ...(s.name in HEARTBEAT_VALUES
+      ? { unit: 'Seconds' as const, kind: 'gauge' as const }
+      : { unit: 'Count', kind: 'counter' }),
     dimensions: s.dimensions,
     value: s.value,
     timestamp: now,
