@@ -1,6 +1,7 @@
 // The `windsock` CLI: core's runner plus every package's commands. Only registration lives here:
 // a command's code is loaded when it runs (see CommandRegistration), so no command pays for
 // another's dependencies.
+import { commands as containerStats } from '@windsock/container-stats';
 import { type CommandRegistration, runCli, type WindsockCommand } from '@windsock/core';
 import { commands as heartbeat } from '@windsock/heartbeat';
 import { commands as logMetrics } from '@windsock/log-metrics';
@@ -34,6 +35,7 @@ const commands: Array<WindsockCommand | CommandRegistration> = [
   ...logShipper,
   ...scaler,
   ...heartbeat,
+  ...containerStats,
   ...simulator,
 ];
 commands.push(...upCommands(commands.filter((c) => UP_SERVICES.has(c.name))));
