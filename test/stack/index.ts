@@ -83,6 +83,8 @@ export function ensurePackages(opts: { moto?: boolean } = {}): void {
   if (!pgBinDir()) missing.push('postgresql');
   if (!which('redis-server')) missing.push('redis-server');
   if (!which('promtool')) missing.push('prometheus');
+  // container-stats' page test drives the old headless shell through playwright-core.
+  if (!which('chromium-headless-shell')) missing.push('chromium-headless-shell');
   // Real Celery/kombu (Debian's Python) for the broker interop tests.
   const celery = () => spawnSync('/usr/bin/python3', ['-c', 'import celery, kombu, redis'], { encoding: 'utf8' });
   if (celery().status !== 0) missing.push('python3-celery', 'python3-redis');
