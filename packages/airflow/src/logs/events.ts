@@ -8,11 +8,16 @@ const scratch: LogEvent[] = [];
 
 // 2.10: `Sending %s to %s with priority %s and queue %s`; 2.7-2.9: `Sending %s to executor with priority ...`.
 const SENDING = /^Sending (TaskInstanceKey\(.*?\)) to .*? with priority -?\d+ and queue (.*)$/;
-const EXECUTOR_EVENT = /^(?:Received executor event|Executor received event) with state (\w+)/;
+// The state prints as its value (`success`), or, where an enum's str() leaked, `TaskInstanceState.SUCCESS`
+// or its repr `<TaskInstanceState.SUCCESS: 'success'>`.
+const EXECUTOR_EVENT =
+  /^(?:Received executor event|Executor received event) with state <?(?:(?:TaskInstanceState|State)\.)?(\w+)/;
 // Before PR #30859: `Executor reports execution of %s.%s run_id=%s exited with status %s for try_number %s`.
-const EXECUTOR_REPORTS = /^Executor reports execution of (\S+) (run_id|execution_date)=(.+?) exited with status (\w+)/;
+const EXECUTOR_REPORTS =
+  /^Executor reports execution of (\S+) (run_id|execution_date)=(.+?) exited with status <?(?:(?:TaskInstanceState|State)\.)?(\w+)/;
+// 1.10-2.1 printed `Marking task as SUCCESS.dag_id=...` (no space after the period); 2.2+ `SUCCESS. dag_id=`.
 const MARKING =
-  /Marking task as ([A-Za-z_]+)\. dag_id=([^,]*), task_id=([^,]*)(?:, run_id=([^,]*))?(?:, map_index=(\d+))?/;
+  /Marking task as ([A-Za-z_]+)\. ?dag_id=([^,]*), task_id=([^,]*)(?:, run_id=([^,]*))?(?:, map_index=(\d+))?/;
 const CELERY = /^Task ([^\s[]+)\[([^\]\s]+)\] (received$|succeeded in |raised unexpected|INTERNAL ERROR|retry:)/;
 const FINAL_STATE = /(?:^|\s)final_state=(?:<?TaskInstanceState\.)?([A-Za-z_]+)/;
 const EXIT_CODE = /(?:^|\s)exit_code=(-?\d+)/;
@@ -20,6 +25,11 @@ const TI_ID = /(?:^|\s)task_instance_id=([0-9a-fA-F-]{36})/;
 
 /** States as the counters publish them: upper case whatever the log printed (`success`, `State.SUCCESS`). */
 export function normaliseState(text: string): StateName {
+  // An enum's repr: `<TaskInstanceState.SUCCESS: 'success'>`.
+  if (text.charCodeAt(0) === 60) {
+    const m = /^<[\w.]*?\.?(\w+)(?::[^>]*)?>$/.exec(text);
+    if (m) return m[1]!.toUpperCase();
+  }
   const dot = text.lastIndexOf('.');
   return (dot === -1 ? text : text.slice(dot + 1)).toUpperCase();
 }
