@@ -3,6 +3,7 @@
 // another's dependencies.
 import { commands as containerStats } from '@windsock/container-stats';
 import { type CommandRegistration, runCli, type WindsockCommand } from '@windsock/core';
+import { commands as deploy } from '@windsock/deploy';
 import { commands as heartbeat } from '@windsock/heartbeat';
 import { commands as logMetrics } from '@windsock/log-metrics';
 import { commands as logShipper } from '@windsock/log-shipper';
@@ -36,6 +37,7 @@ const commands: Array<WindsockCommand | CommandRegistration> = [
   ...scaler,
   ...heartbeat,
   ...containerStats,
+  ...deploy,
   ...simulator,
 ];
 commands.push(...upCommands(commands.filter((c) => UP_SERVICES.has(c.name))));
