@@ -5,7 +5,7 @@ import type { ShipperMetrics } from './metrics.ts';
 import { type ObjectWriter, readRange } from './object-writer.ts';
 import { relateRemote } from './reconcile.ts';
 import { siblingKey } from './remote-key.ts';
-import type { TrackedFile } from './tracked.ts';
+import { recordOf, type TrackedFile } from './tracked.ts';
 
 /** Settings of a {@link Reconciler}; times in ms. */
 export interface ReconcilerOptions {
@@ -72,7 +72,7 @@ export class Reconciler {
     this.o.metrics.reconciled(rel.kind);
     if (rel.kind === 'prefix') {
       // Our own earlier bytes (a journal record lost in a crash, or a retry that landed): continue from them.
-      f.confirmed = this.recordOf(f, f.key, remote.body, remote.etag);
+      f.confirmed = this.adopted(f, f.key, remote.body, remote.etag);
       return 'resolved';
     }
     if (rel.kind === 'airflow-append') {
@@ -84,19 +84,7 @@ export class Reconciler {
       }
       this.seen = this.o.airflowUploads !== 'off' || this.seen;
       // Overwrite Airflow's doubled object with the file, but only if it is still what we read.
-      f.confirmed = {
-        id: f.id,
-        path: f.path,
-        bucket: f.bucket,
-        key: f.key,
-        dev: f.dev,
-        ino: f.ino,
-        size: -1,
-        sha256: '',
-        etag: remote.etag,
-        final: false,
-        confirmedAt: this.o.now(),
-      };
+      f.confirmed = recordOf(f, { size: -1, sha256: '', etag: remote.etag, final: false, confirmedAt: this.o.now() });
       return 'resolved';
     }
     // Foreign: find a sibling key of ours that is empty or holds a prefix of this file.
@@ -115,7 +103,7 @@ export class Reconciler {
       }
       if (relateRemote(there.body, local).kind === 'prefix') {
         f.key = key;
-        f.confirmed = this.recordOf(f, key, there.body, there.etag);
+        f.confirmed = this.adopted(f, key, there.body, there.etag);
         return 'resolved';
       }
       if (f.siblingN > 1000) throw new Error(`no free sibling key for ${f.baseKey}`);
@@ -135,19 +123,9 @@ export class Reconciler {
     return f.confirmed !== undefined && f.confirmed.size < f.size;
   }
 
-  private recordOf(f: TrackedFile, key: string, body: Buffer, etag: string): ShipRecord {
-    return {
-      id: f.id,
-      path: f.path,
-      bucket: f.bucket,
-      key,
-      dev: f.dev,
-      ino: f.ino,
-      size: body.length,
-      sha256: createHash('sha256').update(body).digest('base64'),
-      etag,
-      final: false,
-      confirmedAt: this.o.now(),
-    };
+  /** The record of an object whose bytes `body` are a prefix of the file (adopted as confirmed). */
+  private adopted(f: TrackedFile, key: string, body: Buffer, etag: string): ShipRecord {
+    const sha256 = createHash('sha256').update(body).digest('base64');
+    return recordOf(f, { size: body.length, sha256, etag, final: false, confirmedAt: this.o.now() }, key);
   }
 }

@@ -49,3 +49,11 @@ export interface TrackedFile {
   moved: boolean;
   movedAt: number;
 }
+
+/** What a journal record says beyond which file and key it is about. */
+export type RecordedContent = Omit<ShipRecord, 'id' | 'path' | 'bucket' | 'key' | 'dev' | 'ino'>;
+
+/** The journal record for what S3 holds of `f` at `key` (default: the file's current key). */
+export function recordOf(f: TrackedFile, content: RecordedContent, key = f.key): ShipRecord {
+  return { id: f.id, path: f.path, bucket: f.bucket, key, dev: f.dev, ino: f.ino, ...content };
+}

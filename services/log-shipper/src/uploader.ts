@@ -10,7 +10,7 @@ import {
 } from './object-writer.ts';
 import type { Reconciler } from './reconciler.ts';
 import { backoffMs, failureClass, failureReason } from './retry.ts';
-import type { TrackedFile } from './tracked.ts';
+import { recordOf, type TrackedFile } from './tracked.ts';
 
 /** One confirmed upload. */
 export interface UploadedEvent {
@@ -168,24 +168,8 @@ export class Uploader {
         const confirmedAt = this.o.now();
         const lagMs = f.firstUnshippedAt !== undefined ? Math.max(0, confirmedAt - f.firstUnshippedAt) : undefined;
         const prev = f.confirmed?.size ?? 0;
-        this.confirm(
-          f,
-          {
-            id: f.id,
-            path: f.path,
-            bucket: f.bucket,
-            key: f.key,
-            dev: f.dev,
-            ino: f.ino,
-            size,
-            sha256: res.sha256,
-            ...(res.partSize ? { partSize: res.partSize } : {}),
-            etag: res.etag,
-            final,
-            confirmedAt,
-          },
-          true,
-        );
+        const part = res.partSize ? { partSize: res.partSize } : {};
+        this.confirm(f, recordOf(f, { size, sha256: res.sha256, ...part, etag: res.etag, final, confirmedAt }), true);
         this.o.metrics.uploaded(
           final ? 'final' : 'live',
           size - Math.max(0, prev),
