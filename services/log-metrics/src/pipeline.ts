@@ -2,9 +2,10 @@
  * Inputs wired to the counting engine: files (with their checkpoints) and stdin. Knows nothing of
  * sinks or timers; `snapshot()` is the one synchronous cut that pairs counts with offsets.
  */
+
+import { dagFromPath, inferComponent } from '@windsock/airflow';
 import type { Logger } from '@windsock/core';
 import type { CheckpointState } from './checkpoint.ts';
-import { dagFromPath, inferComponent } from './component.ts';
 import type { CounterSeries } from './counters.ts';
 import { CountingEngine } from './engine.ts';
 import type { ContainerInput, ContainerInputStats } from './inputs/container-input.ts';
