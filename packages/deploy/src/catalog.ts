@@ -96,6 +96,17 @@ export const SERVICES: readonly ServiceDescriptor[] = [
     ],
   },
   {
+    service: 'container-stats',
+    iamPolicy: 'container-stats.json',
+    // Published with containerStats.cloudwatchAggregates; the Prometheus side is cAdvisor's (CADVISOR_METRICS).
+    metrics: [
+      m('ContainerCpuCoresAverage', 'Count', 'gauge', ['ContainerName'], ['TaskFamily']),
+      m('ContainerCpuCoresMaximum', 'Count', 'gauge', ['ContainerName'], ['TaskFamily']),
+      m('ContainerMemoryWorkingSetAverage', 'Bytes', 'gauge', ['ContainerName'], ['TaskFamily']),
+      m('ContainerMemoryWorkingSetMaximum', 'Bytes', 'gauge', ['ContainerName'], ['TaskFamily']),
+    ],
+  },
+  {
     service: 'metrics sinks',
     iamPolicy: 'log-metrics.json',
     // The CloudWatch sink's own drop counter carries only the Sink dimension (no Cluster).
@@ -127,3 +138,15 @@ export function promName(name: string): string {
   const x = metric(name);
   return prometheusName(x.name, x.kind, x.unit as never);
 }
+
+/** The cAdvisor families container-stats serves on /metrics that the dashboards use (labels id, image, name). */
+export const CADVISOR_METRICS = [
+  'container_cpu_usage_seconds_total',
+  'container_cpu_cfs_periods_total',
+  'container_cpu_cfs_throttled_periods_total',
+  'container_memory_working_set_bytes',
+  'container_spec_memory_limit_bytes',
+  'container_oom_events_total',
+  'container_network_receive_bytes_total',
+  'container_network_transmit_bytes_total',
+] as const;

@@ -1,18 +1,22 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CloudWatchClient,
   DescribeAlarmsCommand,
   type MetricAlarm,
+  PutDashboardCommand,
   PutMetricAlarmCommand,
 } from '@aws-sdk/client-cloudwatch';
 import { type CommandContext, ConfigError, type WindsockCommand } from '@windsock/core';
 import { type AlarmInputs, type AlarmSettings, alarmProblems, planAlarms, recommendedAlarms } from './alarms.ts';
 import { alarmsSection } from './config.ts';
+import { cloudWatchDashboardBody, DASHBOARDS, grafanaDashboard } from './dashboards.ts';
 
 interface LooseConfig {
   cluster: string;
   metrics: { namespace: string };
   aws: { region?: string; endpoint?: string };
-  alarms: AlarmSettings;
+  alarms: AlarmSettings & { dashboardPrefix: string };
   queueDepth?: { queues?: string[] };
   workerPools?: { name: string; max?: number }[];
   heartbeat?: { dagId?: string; component?: string; intervalSeconds?: number };
@@ -115,4 +119,65 @@ export const alarmsApplyCommand: WindsockCommand = {
   configSection: alarmsSection,
   options,
   run: (ctx) => run(ctx, true),
+};
+
+/** The CloudWatch dashboards of the config's cluster: name -> body. */
+export function cloudWatchDashboards(config: LooseConfig, region: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const d of DASHBOARDS) {
+    const body = cloudWatchDashboardBody(d, { cluster: config.cluster, namespace: config.metrics.namespace, region });
+    if (JSON.parse(body).widgets.length === 0) continue;
+    out.set(`${config.alarms.dashboardPrefix}-${config.cluster}-${d.uid.replace(/^windsock-/, '')}`, body);
+  }
+  return out;
+}
+
+export const dashboardsBuildCommand: WindsockCommand = {
+  name: 'dashboards build',
+  summary: 'write the Grafana dashboards (Prometheus and CloudWatch flavours) and the CloudWatch dashboard bodies',
+  configSection: alarmsSection,
+  options: [{ flags: '--out <dir>', description: 'output folder', defaultValue: 'dashboards' }],
+  run: async (ctx) => {
+    const config = ctx.config as unknown as LooseConfig;
+    const out = String(ctx.options.out ?? 'dashboards');
+    mkdirSync(join(out, 'grafana'), { recursive: true });
+    mkdirSync(join(out, 'cloudwatch'), { recursive: true });
+    const written: string[] = [];
+    const write = (path: string, text: string) => {
+      writeFileSync(path, text);
+      written.push(path);
+    };
+    for (const d of DASHBOARDS)
+      for (const flavour of ['prometheus', 'cloudwatch'] as const) {
+        const g = grafanaDashboard(d, flavour);
+        if (g.panels.length) write(join(out, 'grafana', `${g.uid}.json`), `${JSON.stringify(g, null, 2)}\n`);
+      }
+    for (const [name, body] of cloudWatchDashboards(config, config.aws.region ?? 'us-east-1'))
+      write(join(out, 'cloudwatch', `${name}.json`), `${JSON.stringify(JSON.parse(body), null, 2)}\n`);
+    for (const w of written) ctx.stdout.write(`${w}\n`);
+    return 0;
+  },
+};
+
+export const dashboardsApplyCommand: WindsockCommand = {
+  name: 'dashboards apply',
+  summary: "put the CloudWatch dashboards for this config's cluster (PutDashboard)",
+  configSection: alarmsSection,
+  run: async (ctx) => {
+    const config = ctx.config as unknown as LooseConfig;
+    const cw = cloudWatch(config);
+    try {
+      const region = config.aws.region ?? (await cw.config.region());
+      for (const [name, body] of cloudWatchDashboards(config, region)) {
+        const r = await cw.send(new PutDashboardCommand({ DashboardName: name, DashboardBody: body }));
+        const problems = r.DashboardValidationMessages ?? [];
+        if (problems.length)
+          throw new ConfigError(`CloudWatch refused dashboard ${name}: ${problems.map((p) => p.Message).join('; ')}`);
+        ctx.stdout.write(`${name}\n`);
+      }
+      return 0;
+    } finally {
+      cw.destroy();
+    }
+  },
 };

@@ -15,6 +15,15 @@ export {
   SHIP_FAILURE_REASONS,
 } from './catalog.ts';
 export { alarmsSection } from './config.ts';
+export {
+  cloudWatchDashboardBody,
+  DASHBOARDS,
+  type DashboardDef,
+  dashboardMetrics,
+  type GrafanaDashboard,
+  grafanaDashboard,
+  promQL,
+} from './dashboards.ts';
 
 export const commands: CommandRegistration[] = [
   {
@@ -28,5 +37,17 @@ export const commands: CommandRegistration[] = [
     summary: 'create or update the recommended CloudWatch alarms (validated against the limits first)',
     configSection: alarmsSection,
     load: async () => (await import('./command.ts')).alarmsApplyCommand,
+  },
+  {
+    name: 'dashboards build',
+    summary: 'write the Grafana dashboards (Prometheus and CloudWatch flavours) and the CloudWatch dashboard bodies',
+    configSection: alarmsSection,
+    load: async () => (await import('./command.ts')).dashboardsBuildCommand,
+  },
+  {
+    name: 'dashboards apply',
+    summary: "put the CloudWatch dashboards for this config's cluster (PutDashboard)",
+    configSection: alarmsSection,
+    load: async () => (await import('./command.ts')).dashboardsApplyCommand,
   },
 ];
