@@ -66,6 +66,8 @@ export function recommendedAlarms(i: AlarmInputs): PutMetricAlarmInput[] {
       MetricName: metricName,
       Dimensions: Object.entries(dims).map(([Name, Value]) => ({ Name, Value })),
       ...(rule.extended ? { ExtendedStatistic: rule.extended } : { Statistic: rule.statistic ?? 'Maximum' }),
+      // The unit the service publishes with (catalog, tested against the services): a different one never matches.
+      Unit: spec.unit,
       Period: rule.period,
       EvaluationPeriods: rule.evaluations,
       DatapointsToAlarm: rule.datapoints ?? rule.evaluations,

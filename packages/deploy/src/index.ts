@@ -7,6 +7,7 @@ import { alarmsSection } from './config.ts';
 
 export { type AlarmChange, type AlarmInputs, alarmProblems, planAlarms, recommendedAlarms } from './alarms.ts';
 export {
+  CADVISOR_METRICS,
   type MetricSpec,
   metric,
   promName,
