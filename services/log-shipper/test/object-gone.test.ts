@@ -46,7 +46,7 @@ function observed() {
 
 async function sameAsFile(s3: Parameters<typeof getObject>[0], bucket: string, key: string, path: string) {
   const o = await getObject(s3, bucket, key);
-  return o !== undefined && o.equals(readFileSync(path));
+  return o?.equals(readFileSync(path)) === true;
 }
 
 test('an object deleted while running, and again while stopped, is written again whole (If-None-Match) and equals the file', async () => {
