@@ -10,15 +10,34 @@ export function normalizeDatabaseUrl(url: string): string {
   return url.replace(/^postgres(ql)?\+[a-z0-9_]+:\/\//i, 'postgresql://').replace(/^postgres:\/\//i, 'postgresql://');
 }
 
+/** Why a URL the drivers would refuse is wrong, in words a user can act on; undefined when it parses. */
+export function urlProblem(url: string): string | undefined {
+  try {
+    new URL(url);
+    return undefined;
+  } catch {
+    const port = /^[^/]*\/\/(?:.*@)?(?:\[[^\]]*\]|[^/:?#@]*):(\d+)(?:[/?#]|$)/.exec(url)?.[1];
+    if (port !== undefined && Number(port) > 65535) return `port ${port} is out of range (1-65535)`;
+    return 'not a valid URL (characters like @ : / # in the user or password must be percent-encoded: %40 %3A %2F %23)';
+  }
+}
+
+const parsableUrl = (v: string, ctx: z.core.$RefinementCtx<string>) => {
+  const problem = urlProblem(v);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem, input: v });
+};
+
 const pgUrl = z
   .string()
   .overwrite(normalizeDatabaseUrl)
   .regex(/^postgres(ql)?:\/\//, 'expected a PostgreSQL URL starting with postgresql://')
+  .superRefine(parsableUrl)
   .meta({ example: 'postgresql://airflow:PASSWORD@metadb:5432/airflow' });
 
 const redisUrl = z
   .string()
   .regex(/^rediss?:\/\//, 'expected a Redis URL starting with redis:// or rediss://')
+  .superRefine(parsableUrl)
   .meta({ example: 'redis://:PASSWORD@broker:6379/0' });
 
 /** The `airflow` section: every service that reads the metadb, the broker or the task logs uses it. */

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { airflowConfigSection, normalizeDatabaseUrl } from '@windsock/airflow/config';
+import { airflowConfigSection, urlProblem } from '@windsock/airflow/config';
 import { ConfigError, loadConfig } from '@windsock/core';
 import { freePort } from '../../../test/helpers/stack.ts';
 
@@ -164,5 +164,40 @@ describe('airflow secrets never leave the process', () => {
       /^windsock: error: cannot reach the metadb at postgresql:\/\/airflow:\*\*\*@127\.0\.0\.1:1\/airflow: ECONNREFUSED/,
     );
     assert.equal(r.stderr.trim().split('\n').length, 1, 'one line, no stack trace');
+  });
+});
+
+describe('airflow URLs are validated at start-up', () => {
+  it('a port out of range is a config error naming the variable, the password alone redacted', () => {
+    assertOneLine(
+      cli(['config', 'print'], {
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: 'postgresql+psycopg2://airflow:pw-Hidden-1@metadb:99999/airflow',
+      }),
+      2,
+      /^windsock: error: config key airflow\.databaseUrl \(from env AIRFLOW__DATABASE__SQL_ALCHEMY_CONN\): port 99999 is out of range \(1-65535\), got "postgresql\+psycopg2:\/\/airflow:\*\*\*@metadb:99999\/airflow"/,
+    );
+  });
+
+  it('a flag is named as typed (--broker-url), not only by its config key', () => {
+    const r = cli([
+      'queue-depth',
+      '--once',
+      '--database-url',
+      'postgresql://a@db/x',
+      '--broker-url',
+      'redis://:pw-Hidden-2@broker:70000/0',
+    ]);
+    assertOneLine(
+      r,
+      2,
+      /^windsock: error: config key airflow\.brokerUrl \(from flag --broker-url\): port 70000 is out of range \(1-65535\), got "redis:\/\/:\*\*\*@broker:70000\/0"/,
+    );
+    assert.ok(!r.stderr.includes('pw-Hidden-2'));
+  });
+
+  it('an unparsable URL says what to encode', () => {
+    const problem = urlProblem('postgresql://airflow:pa#ss@db/airflow');
+    assert.match(problem ?? '', /percent-encoded/);
+    assert.equal(urlProblem('postgresql://airflow:pa%23ss@db:5432/airflow'), undefined);
   });
 });

@@ -6,7 +6,7 @@ import { configLeaves, loadConfig } from './config/load.ts';
 import { effectiveConfig, renderEffectiveConfig } from './config/print.ts';
 import { renderReference, spliceReference } from './config/reference.ts';
 import { buildSchema, type ConfigSection, flattenSections } from './config/schema.ts';
-import { ConfigError, errorMessage, UserError } from './errors.ts';
+import { errorMessage, UserError } from './errors.ts';
 import { Runtime } from './lifecycle.ts';
 import { createLogger, routeProcessWarnings } from './logger.ts';
 
@@ -33,7 +33,7 @@ function parseOption(o: CommandOption, v: unknown): unknown {
       .split(',')
       .map((s) => s.trim())
       .filter(Boolean);
-  if (o.parse === 'number') return Number(v);
+  // 'number': the loader coerces text by the key's type and names the flag when it is not a number.
   return v;
 }
 
@@ -120,14 +120,17 @@ export async function runCli(opts: RunCliOptions): Promise<number> {
       const command = actionArgs[actionArgs.length - 1] as Command;
       const options = command.opts() as Record<string, unknown>;
       const flags: Record<string, unknown> = {};
+      const flagNames: Record<string, string> = {};
       for (const o of [...COMMON, ...(cmd.options ?? [])]) {
         if (!o.configKey) continue;
-        const name = new Option(o.flags).attributeName();
+        const opt = new Option(o.flags);
+        const name = opt.attributeName();
         if (options[name] !== undefined && command.getOptionValueSource(name) !== 'default') {
           flags[o.configKey] = parseOption(o, options[name]);
+          flagNames[o.configKey] = opt.long ?? opt.short ?? o.flags;
         }
       }
-      const loaded = loadConfig({ sections, env, flags, file: options.config as string | undefined });
+      const loaded = loadConfig({ sections, env, flags, flagNames, file: options.config as string | undefined });
       const config = loaded.config as CommandContext['config'];
       const logger = createLogger({
         name: cmd.name.replace(/ /g, '-'),

@@ -36,4 +36,4 @@ export { CronJob, type JobOptions, type JobRun, PeriodicJob } from './jobs.ts';
 export { LeaderElector, type LeaderElectorOptions } from './leader.ts';
 export { Runtime, type RuntimeOptions, type Service } from './lifecycle.ts';
 export { type CreateLoggerOptions, createLogger, type Logger, silentLogger } from './logger.ts';
-export { REDACTED, registerSecret, registerUrlSecret, scrub, scrubDeep } from './redact.ts';
+export { REDACTED, redactSecretValue, registerSecret, registerUrlSecret, scrub, scrubDeep } from './redact.ts';

@@ -56,6 +56,20 @@ export function scrub(text: string): string {
   return out;
 }
 
+/**
+ * A secret config value as a user may see it: a URL-like value (a scheme, or `user:pass@host`) keeps
+ * everything but its password, even when it is malformed (so the user can spot the mistake); any
+ * other secret is {@link REDACTED} as a whole.
+ *
+ * @example redactSecretValue('postgresql+psycopg2://airflow:pw@db:99999/x') // 'postgresql+psycopg2://airflow:***@db:99999/x'
+ */
+export function redactSecretValue(value: string): string {
+  if (!value.includes('://') && !value.includes('@')) return REDACTED;
+  // The password runs to the last `@` (an unencoded `@` in it is a common mistake).
+  const shown = value.replace(/^((?:[a-z][a-z0-9+.-]*:)?\/*[^:/?#@\s]*):(.*)@(?=[^@]*$)/i, `$1:${REDACTED}@`);
+  return scrub(shown);
+}
+
 /** Deep copy of a JSON-like value with every string scrubbed. */
 export function scrubDeep<T>(value: T): T {
   if (typeof value === 'string') return scrub(value) as T;

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, defineSection, field, loadConfig, z } from '@windsock/core';
+import { ConfigError, defineSection, field, loadConfig, redactSecretValue, z } from '@windsock/core';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ws-config-'));
 const yaml = (name: string, text: string) => {
@@ -127,5 +127,63 @@ describe('README configuration reference', () => {
       cwd: new URL('../../..', import.meta.url).pathname,
     });
     assert.equal(r.status, 0, `README reference is stale: run npm run docs:config\n${r.stderr}`);
+  });
+});
+
+describe('config errors name what the user typed', () => {
+  it('a flag by the flag, an env variable by its name', () => {
+    assert.throws(
+      () =>
+        loadConfig({
+          sections: [section],
+          env: {},
+          flags: { 'demoService.intervalSeconds': 'soon' },
+          flagNames: { 'demoService.intervalSeconds': '--interval' },
+        }),
+      /config key demoService\.intervalSeconds \(from flag --interval\): expected a number, got "soon"/,
+    );
+    assert.throws(
+      () =>
+        loadConfig({
+          sections: [section],
+          env: {},
+          flags: { 'demoService.intervalSeconds': -1 },
+          flagNames: { 'demoService.intervalSeconds': '--interval' },
+        }),
+      /config key demoService\.intervalSeconds \(from flag --interval\): .*got -1/,
+    );
+  });
+
+  it('an unknown WINDSOCK_ variable suggests the nearest real one', () => {
+    const unknown = (name: string) => () => loadConfig({ sections: [section], env: { [name]: '1' } });
+    assert.throws(
+      unknown('WINDSOCK_DEMO_SERVICE__INTERVAL_SECOND'),
+      /unknown environment variable WINDSOCK_DEMO_SERVICE__INTERVAL_SECOND: .*did you mean WINDSOCK_DEMO_SERVICE__INTERVAL_SECONDS\?/,
+    );
+    assert.throws(unknown('WINDSOCK_HTTP_PORT'), /did you mean WINDSOCK_HTTP__PORT\?/);
+    assert.throws(unknown('WINDSOCK_QUEUES'), /did you mean WINDSOCK_DEMO_SERVICE__QUEUES\?/);
+    assert.throws(unknown('WINDSOCK_COMPLETELY_DIFFERENT'), (e: Error) => !e.message.includes('did you mean'));
+  });
+
+  it('a malformed secret URL is shown without its password only', () => {
+    const secretUrl = defineSection('demoService', {
+      url: field(
+        z.string().refine((v) => v.includes('://') && URL.canParse(v), 'not a valid URL'),
+        'A URL with a password.',
+        { secret: true },
+      ),
+    });
+    for (const [typed, shown] of [
+      ['postgresql+psycopg2://airflow:pw-Secret1@db:99999/x', 'postgresql+psycopg2://airflow:***@db:99999/x'],
+      ['postgresql://airflow:p@ss-Secret2@db:99999/x', 'postgresql://airflow:***@db:99999/x'],
+      ['airflow:pw-Secret3@db:5432', 'airflow:***@db:5432'],
+    ] as const) {
+      assert.throws(
+        () => loadConfig({ sections: [secretUrl], env: { WINDSOCK_DEMO_SERVICE__URL: typed } }),
+        (e: Error) => e.message.includes(`got ${JSON.stringify(shown)}`) && !/Secret\d/.test(e.message),
+        typed,
+      );
+    }
+    assert.equal(redactSecretValue('a-plain-token-value'), '***');
   });
 });

@@ -17,10 +17,12 @@ export function parseDurationSeconds(text: string, flag: string): number {
   return m[2] === 'h' ? n * 3600 : m[2] === 'm' ? n * 60 : n;
 }
 
-function parseVersion(text: string): SimulatedAirflowVersion {
+/** `--airflow-version`: 3 or 3.x, or 2 / 2.7-2.10 (patch levels too); anything else is an error. */
+export function parseVersion(text: string): SimulatedAirflowVersion {
   const v = String(text).trim();
-  if (v === '3' || v.startsWith('3.')) return '3';
-  if (v === '2' || v.startsWith('2.')) return '2.10';
+  if (/^3(\.\d+){0,2}$/.test(v)) return '3';
+  const minor = /^2(?:\.(\d+)(?:\.\d+)?)?$/.exec(v);
+  if (minor && (minor[1] === undefined || (Number(minor[1]) >= 7 && Number(minor[1]) <= 10))) return '2.10';
   throw new ConfigError(`--airflow-version: '${text}' is not supported; use 2.10 (2.7–2.10 logs and schema) or 3`);
 }
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type CommandContext, ConfigError, type WindsockCommand } from '@windsock/core';
-import { parseDurationSeconds } from './command.ts';
+import { parseDurationSeconds, parseVersion } from './command.ts';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from './embedded-postgres.ts';
 import { type SimulatedAirflowVersion, Simulator } from './simulator.ts';
 import type { GroundTruth } from './truth-report.ts';
@@ -28,10 +28,7 @@ const CLI = fileURLToPath(new URL('../../../bin/windsock.mjs', import.meta.url))
 /** Run `windsock <args>` and parse its JSON snapshot. */
 function windsockJson(args: string[]): Promise<SnapshotMetric[]> {
   return new Promise((res, rej) => {
-    const p = spawn(process.execPath, [CLI, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, WINDSOCK_LOG_LEVEL: 'warn' },
-    });
+    const p = spawn(process.execPath, [CLI, ...args, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     p.stdout.on('data', (d) => {
@@ -98,8 +95,10 @@ export async function runDemo(ctx: Pick<CommandContext, 'options' | 'stdout' | '
   const wallSeconds = parseDurationSeconds(String(o.duration ?? '60'), '--duration');
   const speed = Number(o.speed ?? 20);
   if (!(speed > 0)) throw new ConfigError(`--speed: '${String(o.speed)}' must be a positive number`);
-  const intervalSeconds = Math.max(1, Number(o.interval ?? 5));
-  const version: SimulatedAirflowVersion = String(o.airflowVersion ?? '2.10').startsWith('3') ? '3' : '2.10';
+  const intervalSeconds = Number(o.interval ?? 5);
+  if (!(intervalSeconds >= 1))
+    throw new ConfigError(`--interval: '${String(o.interval)}' must be a number of seconds, at least 1`);
+  const version: SimulatedAirflowVersion = parseVersion(String(o.airflowVersion ?? '2.10'));
   const outDir = resolve(String(o.out ?? mkdtempSync(join(tmpdir(), 'windsock-demo-'))));
   let embedded: EmbeddedPostgres | undefined;
   let sim: Simulator | undefined;

@@ -1,12 +1,13 @@
 /** `windsock simulate` and workload validation: clear errors, an embedded metadb, truth.json written. */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
 import { silentLogger } from '@windsock/core';
-import { parseDurationSeconds, runSimulate } from '../src/command.ts';
+import { parseDurationSeconds, parseVersion, runSimulate } from '../src/command.ts';
 import { type GroundTruth, Simulator, steadyWorkload } from '../src/index.ts';
 
 function capture(): { stream: Writable; text: () => string } {
@@ -107,4 +108,20 @@ test('a draining worker takes no new task; removing an idle worker kills nothing
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('--airflow-version accepts 2, 2.7-2.10 and 3.x and refuses anything else, in simulate and demo alike', async () => {
+  for (const ok of ['2', '2.7', '2.10', '2.10.5', '3', '3.0', '3.1.2']) {
+    assert.equal(parseVersion(ok), ok.startsWith('3') ? '3' : '2.10', ok);
+  }
+  for (const bad of ['1.10', '2.5', '2.11', '4', 'latest', '3x', '']) {
+    assert.throws(() => parseVersion(bad), /--airflow-version: .* is not supported/, bad);
+  }
+  // demo used to run 2.10 for any value that did not start with 3: now it refuses before starting anything.
+  const bin = new URL('../../../bin/windsock.mjs', import.meta.url).pathname;
+  const r = spawnSync(process.execPath, [bin, 'demo', '--airflow-version', '2.5', '--duration', '1s'], {
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^windsock: error: --airflow-version: '2\.5' is not supported/);
 });

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type * as Yaml from 'yaml';
 import { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { REDACTED, registerSecret, registerUrlSecret, scrub } from '../redact.ts';
+import { REDACTED, redactSecretValue, registerSecret, registerUrlSecret } from '../redact.ts';
 import { type BaseConfig, buildSchema, type ConfigSection } from './schema.ts';
 
 /** One leaf of the config tree, as the loader and the reference generator see it. */
@@ -39,6 +39,8 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Values from CLI flags keyed by dotted config path, e.g. `{ 'http.port': 9465 }`. */
   flags?: Record<string, unknown>;
+  /** The flag the user typed for a config key (`{ 'airflow.databaseUrl': '--database-url' }`), named in errors. */
+  flagNames?: Record<string, string>;
 }
 
 const ENV_PREFIX = 'WINDSOCK_';
@@ -158,10 +160,7 @@ function coerce(leaf: ConfigLeaf, raw: string, origin: string): unknown {
 
 function describeValue(leaf: ConfigLeaf | undefined, value: unknown): string {
   if (value === undefined) return 'nothing';
-  if (leaf?.secret)
-    return typeof value === 'string' && /^[a-z+]+:\/\//i.test(value)
-      ? JSON.stringify(scrub(value))
-      : JSON.stringify(REDACTED);
+  if (leaf?.secret) return JSON.stringify(typeof value === 'string' ? redactSecretValue(value) : REDACTED);
   const s = JSON.stringify(value);
   return s && s.length > 80 ? `${s.slice(0, 77)}...` : (s ?? String(value));
 }
@@ -226,8 +225,9 @@ export function loadConfig<T = BaseConfig>(opts: LoadConfigOptions = {}): Loaded
     if (!name.startsWith(ENV_PREFIX) || value === undefined || NON_CONFIG_ENV.test(name)) continue;
     const leaf = byEnv.get(name);
     if (!leaf) {
+      const near = nearest(name, [...byEnv.keys()]);
       throw new ConfigError(
-        `unknown environment variable ${name}: no config key matches it. Names look like ${envName(['metrics', 'flushIntervalSeconds'])}; see the configuration reference in the README`,
+        `unknown environment variable ${name}: no config key matches it${near ? `; did you mean ${near}?` : '.'} Names look like ${envName(['http', 'port'])}; see the configuration reference in the README`,
       );
     }
     setPath(raw, leaf.path, coerce(leaf, value, `env ${name}`));
@@ -238,9 +238,10 @@ export function loadConfig<T = BaseConfig>(opts: LoadConfigOptions = {}): Loaded
     if (value === undefined) continue;
     const leaf = byKey.get(key);
     if (!leaf) throw new Error(`internal: flag mapped to unknown config key ${key}`);
-    const v = typeof value === 'string' ? coerce(leaf, value, `flag for ${key}`) : value;
+    const flag = opts.flagNames?.[key] ?? key;
+    const v = typeof value === 'string' ? coerce(leaf, value, `flag ${flag}`) : value;
     setPath(raw, leaf.path, v);
-    sources.set(key, `flag ${key}`);
+    sources.set(key, `flag ${flag}`);
   }
 
   const parsed = schema.safeParse(raw);
@@ -276,6 +277,42 @@ export function loadConfig<T = BaseConfig>(opts: LoadConfigOptions = {}): Loaded
   }
   for (const leaf of leaves) if (!sources.has(leaf.key)) sources.set(leaf.key, 'default');
   return { config: parsed.data as T, sources, leaves };
+}
+
+/** Levenshtein distance (small strings: env names). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(
+        (prev[j] as number) + 1,
+        (cur[j - 1] as number) + 1,
+        (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = cur;
+  }
+  return prev[b.length] as number;
+}
+
+/** The candidate closest to `name`, if it is close enough to be a typo of it (or `name` one part of it). */
+function nearest(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const d = distance(name, c);
+    if (d < bestD) {
+      best = c;
+      bestD = d;
+    }
+  }
+  if (best === undefined) return undefined;
+  const tail = name.slice(ENV_PREFIX.length);
+  if (bestD <= Math.max(2, Math.floor(tail.length / 3))) return best;
+  // A key given without its section (WINDSOCK_FLUSH_INTERVAL_SECONDS): the one key that ends with it.
+  const suffix = candidates.filter((c) => c.endsWith(`__${tail}`));
+  return suffix.length === 1 ? suffix[0] : undefined;
 }
 
 function mergeFile(

@@ -1,4 +1,4 @@
-import { REDACTED, scrub } from '../redact.ts';
+import { REDACTED, redactSecretValue } from '../redact.ts';
 import { configValue, type LoadedConfig } from './load.ts';
 
 /** One row of `windsock config print`. */
@@ -13,7 +13,7 @@ export function effectiveConfig(loaded: LoadedConfig): PrintedValue[] {
   return loaded.leaves.map((leaf) => {
     const v = configValue(loaded.config, leaf.key);
     let value: unknown = v;
-    if (v !== undefined && leaf.secret) value = typeof v === 'string' && /^[a-z+]+:\/\//i.test(v) ? scrub(v) : REDACTED;
+    if (v !== undefined && leaf.secret) value = typeof v === 'string' ? redactSecretValue(v) : REDACTED;
     return { key: leaf.key, value, source: loaded.sources.get(leaf.key) ?? 'default' };
   });
 }
