@@ -30,6 +30,12 @@ export interface WorkerAgentOptions {
   /** SIGTERM this pid (the Celery main process); without it Celery's `shutdown` command is sent. */
   celeryPid?: () => number | undefined;
   pollMs: number;
+  /**
+   * After the worker stopped consuming, wait this long before the last look: kombu's Redis
+   * transport may still have a BRPOP in flight (1 s timeout) that was sent before the cancel, and a
+   * message it takes must show up as reserved (or be requeued) before the worker is stopped.
+   */
+  settleMs?: number;
   logger: Logger;
   /** Exit the process once the worker is gone (the agent's job is done). */
   onWorkerGone?: () => void;
@@ -186,6 +192,7 @@ export class WorkerAgent implements Service {
       }
       await new Promise((r) => setTimeout(r, 100));
     }
+    await new Promise((r) => setTimeout(r, this.opts.settleMs ?? 2500));
     const after = await this.busy();
     if (after !== false) {
       logger.info({ busy: after }, 'the worker got a task meanwhile: consuming again, grant given back');

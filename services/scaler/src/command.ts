@@ -272,6 +272,7 @@ export function buildAgent(ctx: Pick<AgentCtx, 'config' | 'logger'>, onWorkerGon
         }
       : {}),
     pollMs: a.pollSeconds * 1000,
+    settleMs: a.settleSeconds * 1000,
     logger: ctx.logger,
     ...(onWorkerGone ? { onWorkerGone } : {}),
     close: async () => {

@@ -83,6 +83,11 @@ export const workerAgentSection = defineSection(
       "The Celery main process's pid file (`celery worker --pidfile`): leaving sends SIGTERM to that pid only. Without it the agent sends Celery's shutdown command (also a warm shutdown).",
       { example: '/tmp/celery.pid' },
     ),
+    settleSeconds: field(
+      z.number().min(0).max(60).default(2.5),
+      "After the worker stopped consuming, wait this long before the last look (kombu's Redis transport may have a 1 s BRPOP in flight that takes one more message).",
+      { example: '2.5' },
+    ),
     brokerKeyPrefix: keyPrefix(),
     exitWhenWorkerGone: field(z.boolean().default(true), 'Exit once the worker has left.', { example: 'true' }),
   },
