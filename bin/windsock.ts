@@ -42,4 +42,4 @@ const commands: Array<WindsockCommand | CommandRegistration> = [
 ];
 commands.push(...upCommands(commands.filter((c) => UP_SERVICES.has(c.name))));
 
-process.exitCode = await runCli({ version: pkg.version, commands });
+process.exitCode = await runCli({ version: pkg.version, description: pkg.description, commands });

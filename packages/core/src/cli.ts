@@ -13,6 +13,8 @@ import { createLogger, routeProcessWarnings } from './logger.ts';
 /** Options of {@link runCli}. */
 export interface RunCliOptions {
   version: string;
+  /** The program's line at the top of `windsock --help`. */
+  description?: string;
   /** Loaded commands, or registrations whose code is loaded only when they are run. */
   commands: ReadonlyArray<WindsockCommand | CommandRegistration>;
   argv?: string[];
@@ -89,7 +91,7 @@ export async function runCli(opts: RunCliOptions): Promise<number> {
   if (ownsProcess) routeProcessWarnings(createLogger({ name: 'windsock' }));
   const sections: ConfigSection[] = opts.commands.flatMap((c) => (c.configSection ? [c.configSection] : []));
   const program = new Command('windsock')
-    .description('Observability and autoscaling sidecars for Apache Airflow (CeleryExecutor) on AWS ECS')
+    .description(opts.description ?? '')
     .version(opts.version)
     .exitOverride()
     .configureOutput({

@@ -9,7 +9,7 @@ export interface CommandOption {
   /** commander syntax: `--database-url <url>`, `--once`, `--queues <list>`. */
   flags: string;
   description: string;
-  /** Dotted config key the value overrides, e.g. `airflow.databaseUrl`. */
+  /** Dotted config key the value overrides, e.g. `http.port`. */
   configKey?: string;
   /** How to turn the text into the config value (default: as the schema's type). */
   parse?: 'list' | 'number' | 'boolean';
@@ -54,7 +54,7 @@ export interface WindsockCommand {
 /**
  * A command registered without loading its code: what `windsock --help` and the one config schema
  * need, plus `load` for the rest. The CLI calls `load` only for the command being run (or whose
- * help is asked for), so one command's dependencies (database drivers, AWS SDK clients, PGlite)
+ * help is asked for), so one command's dependencies (database drivers, cloud SDK clients, PGlite)
  * cost the others nothing. Declare it in a module that imports no more than the config section.
  *
  * @example

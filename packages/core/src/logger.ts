@@ -57,7 +57,7 @@ function logWarning(warning: Error): void {
 
 /**
  * Sends Node's process warnings (deprecations, experimental features, and those dependencies emit,
- * such as the AWS SDK's NodeVersionSupportWarning) to `logger` as JSON lines at level warn, instead
+ * such as a cloud SDK's NodeVersionSupportWarning) to `logger` as JSON lines at level warn, instead
  * of Node's plain-text lines on stderr, which would break the JSON log stream. Node's own printer
  * is removed; a later call switches the logger (the CLI's start-up logger, then the command's).
  */

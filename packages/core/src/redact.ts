@@ -44,7 +44,7 @@ export function registerUrlSecret(url: string | undefined | null): void {
 /**
  * Replace credentials in a string: URL passwords, `password=` pairs, and every registered secret.
  *
- * @example scrub('postgresql://airflow:hunter22@db/airflow') // 'postgresql://airflow:***@db/airflow'
+ * @example scrub('postgresql://app:hunter22@db/app') // 'postgresql://app:***@db/app'
  */
 export function scrub(text: string): string {
   let out = text.replace(URL_CREDENTIALS, `$1:${REDACTED}@`).replace(KV_SECRETS, `$1=${REDACTED}`);
@@ -61,7 +61,7 @@ export function scrub(text: string): string {
  * everything but its password, even when it is malformed (so the user can spot the mistake); any
  * other secret is {@link REDACTED} as a whole.
  *
- * @example redactSecretValue('postgresql+psycopg2://airflow:pw@db:99999/x') // 'postgresql+psycopg2://airflow:***@db:99999/x'
+ * @example redactSecretValue('postgresql+psycopg2://app:pw@db:99999/x') // 'postgresql+psycopg2://app:***@db:99999/x'
  */
 export function redactSecretValue(value: string): string {
   if (!value.includes('://') && !value.includes('@')) return REDACTED;

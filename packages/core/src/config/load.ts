@@ -39,7 +39,7 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Values from CLI flags keyed by dotted config path, e.g. `{ 'http.port': 9465 }`. */
   flags?: Record<string, unknown>;
-  /** The flag the user typed for a config key (`{ 'airflow.databaseUrl': '--database-url' }`), named in errors. */
+  /** The flag the user typed for a config key (`{ 'http.port': '--port' }`), named in errors. */
   flagNames?: Record<string, string>;
 }
 

@@ -154,7 +154,7 @@ export function buildSchema(sections: readonly ConfigSection[]) {
 
 /**
  * The keys of the registered sections, as packages declare them by module augmentation:
- * `declare module '@windsock/core' { interface RegisteredConfig { aws: AwsConfig } }`.
+ * `declare module '@windsock/core' { interface RegisteredConfig { metrics: MetricsConfig } }`.
  */
 // biome-ignore lint/suspicious/noEmptyInterface: filled by the packages that define sections
 export interface RegisteredConfig {}
