@@ -17,7 +17,7 @@ interface LooseConfig {
   metrics: { namespace: string };
   aws: { region?: string; endpoint?: string };
   alarms: AlarmSettings & { dashboardPrefix: string };
-  queueDepth?: { queues?: string[] };
+  queueDepth?: { queues?: string[]; workerPools?: { name: string; max?: number }[] };
   workerPools?: { name: string; max?: number }[];
   heartbeat?: { dagId?: string; component?: string; intervalSeconds?: number };
 }
@@ -29,7 +29,14 @@ export function alarmInputs(config: LooseConfig): AlarmInputs {
     namespace: config.metrics.namespace,
     alarms: config.alarms,
     queues: config.queueDepth?.queues ?? [],
-    pools: (config.workerPools ?? []).flatMap((p) => (p.max !== undefined ? [{ name: p.name, max: p.max }] : [])),
+    // The scaler's pools (workerPools) and queue-depth's own (queueDepth.workerPools), by name.
+    pools: [
+      ...new Map(
+        [...(config.queueDepth?.workerPools ?? []), ...(config.workerPools ?? [])].flatMap((p) =>
+          p.max !== undefined ? [[p.name, { name: p.name, max: p.max }] as const] : [],
+        ),
+      ).values(),
+    ],
     heartbeat: {
       dagId: config.heartbeat?.dagId ?? 'windsock_heartbeat',
       component: config.heartbeat?.component ?? 'task',

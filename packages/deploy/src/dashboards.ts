@@ -392,10 +392,9 @@ export function grafanaDashboard(d: DashboardDef, flavour: 'prometheus' | 'cloud
       }
       if (isProm(x)) return [];
       const spec = metric(x.metric);
+      // CloudWatch matches a dimension set exactly: every dimension the metric has, `*` for the unfiltered.
       const dims: Record<string, string> = {};
-      if (spec.dimensions.includes('Cluster')) dims.Cluster = '$cluster';
-      for (const b of x.by) dims[b] = '*';
-      Object.assign(dims, x.filter ?? {});
+      for (const dim of spec.dimensions) dims[dim] = dim === 'Cluster' ? '$cluster' : (x.filter?.[dim] ?? '*');
       return [
         {
           refId: x.refId,
@@ -405,7 +404,8 @@ export function grafanaDashboard(d: DashboardDef, flavour: 'prometheus' | 'cloud
           namespace: '$namespace',
           metricName: x.metric,
           dimensions: dims,
-          matchExact: x.by.length === 0 && Object.keys(dims).length === spec.dimensions.length,
+          // Series with an optional dimension (a Queue) are another set: match them too.
+          matchExact: !spec.optional,
           statistic: x.stat,
           period: '',
           metricQueryType: 0,
