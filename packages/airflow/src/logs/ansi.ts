@@ -10,8 +10,6 @@ const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u00
  * match; an `[0m` inside a message is taken for colour residue too (it was almost surely one).
  */
 const RESIDUE = /(?:#033|\^\[|\\u001[bB]|\\x1[bB]|\\033|\\e)?\[[0-9;]*m/g;
-/** Cheap pre-check: a line without any of these holds no residue. */
-const RESIDUE_HINT = /\[[0-9;]*m/;
 
 /**
  * Remove ANSI escape sequences. Airflow's `colored_log_format` puts them mid-line (around the
@@ -22,11 +20,20 @@ const RESIDUE_HINT = /\[[0-9;]*m/;
  */
 export function stripAnsi(line: string, residue = false): string {
   let out = line.indexOf('\u001b') === -1 ? line : line.replace(ANSI, '');
-  if (residue && RESIDUE_HINT.test(out)) out = out.replace(RESIDUE, '');
+  if (residue && hasAnsiResidue(out)) out = out.replace(RESIDUE, '');
   return out;
 }
 
-/** True when a line holds colour residue left by a collector (see {@link stripAnsi}). */
+/**
+ * True when a line holds colour residue left by a collector (see {@link stripAnsi}): a `[`, then
+ * digits or `;`, then `m`. A scan over the line's `[` (cheaper than a regex on every line).
+ */
 export function hasAnsiResidue(line: string): boolean {
-  return RESIDUE_HINT.test(line);
+  for (let at = line.indexOf('['); at !== -1; at = line.indexOf('[', at + 1)) {
+    let i = at + 1;
+    let c = line.charCodeAt(i);
+    while ((c >= 48 && c <= 57) || c === 59) c = line.charCodeAt(++i);
+    if (c === 109) return true;
+  }
+  return false;
 }

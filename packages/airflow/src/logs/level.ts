@@ -41,6 +41,19 @@ export function normaliseLevel(word: string): LogLevel {
 
 /** True for a word that a Python/Celery/structlog formatter prints as a level name. */
 export function isLevelWord(word: string): boolean {
+  switch (word) {
+    case 'INFO':
+    case 'WARNING':
+    case 'ERROR':
+    case 'DEBUG':
+    case 'CRITICAL':
+    case 'info':
+    case 'warning':
+    case 'error':
+    case 'debug':
+      return true;
+  }
+  if (word.length > 9) return false;
   switch (word.toUpperCase()) {
     case 'DEBUG':
     case 'INFO':
