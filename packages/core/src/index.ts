@@ -32,7 +32,7 @@ export {
 } from './config/schema.ts';
 export { ConfigError, errorMessage, UserError } from './errors.ts';
 export { type ExtraRoute, type ReadinessResult, StatusServer } from './http.ts';
-export { CronJob, type JobOptions, type JobRun, PeriodicJob } from './jobs.ts';
+export { type JobOptions, type JobRun, PeriodicJob } from './jobs.ts';
 export { LeaderElector, type LeaderElectorOptions } from './leader.ts';
 export { Runtime, type RuntimeOptions, type Service } from './lifecycle.ts';
 export { type CreateLoggerOptions, createLogger, type Logger, silentLogger } from './logger.ts';

@@ -1,4 +1,3 @@
-import cron, { type ScheduledTask } from 'node-cron';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ConfigError, errorMessage } from './errors.ts';
 import type { Logger } from './logger.ts';
@@ -6,7 +5,7 @@ import type { Logger } from './logger.ts';
 /** What a job run receives: an abort signal raised when the job is being stopped. */
 export type JobRun = (signal: AbortSignal) => Promise<void>;
 
-/** Options shared by {@link PeriodicJob} and {@link CronJob}. */
+/** Options of {@link PeriodicJob}. */
 export interface JobOptions {
   name: string;
   run: JobRun;
@@ -129,67 +128,5 @@ export class PeriodicJob {
       );
     }
     if (reschedule) this.schedule(Math.max(0, this.opts.intervalMs - took));
-  }
-}
-
-/**
- * Runs a function on a cron expression (node-cron syntax, optional seconds field), never overlapping
- * itself: a tick that arrives while the previous run is still going is skipped and counted.
- *
- * @example new CronJob({ name: 'report', cron: '0 * * * *', run, logger }).start();
- */
-export class CronJob {
-  private task?: ScheduledTask;
-  private running?: Promise<void>;
-  private abort = new AbortController();
-  readonly stats = { runs: 0, failures: 0, overruns: 0 };
-  private readonly metrics?: JobMetrics;
-
-  constructor(private readonly opts: JobOptions & { cron: string; timezone?: string }) {
-    if (!cron.validate(opts.cron)) {
-      throw new ConfigError(
-        `job ${opts.name}: invalid cron expression ${JSON.stringify(opts.cron)}. Example: "*/5 * * * *"`,
-      );
-    }
-    this.metrics = jobMetrics(opts.registry);
-  }
-
-  start(): void {
-    this.abort = new AbortController();
-    this.task = cron.schedule(this.opts.cron, () => this.fire(), {
-      name: this.opts.name,
-      ...(this.opts.timezone ? { timezone: this.opts.timezone } : {}),
-    });
-  }
-
-  private fire(): void {
-    const { name, logger } = this.opts;
-    if (this.running) {
-      this.stats.overruns++;
-      this.metrics?.overruns.inc({ job: name });
-      logger.warn({ job: name }, 'cron tick skipped: previous run still going');
-      return;
-    }
-    this.running = (async () => {
-      try {
-        await this.opts.run(this.abort.signal);
-        this.stats.runs++;
-        this.metrics?.runs.inc({ job: name, outcome: 'ok' });
-      } catch (err) {
-        this.stats.runs++;
-        this.stats.failures++;
-        this.metrics?.runs.inc({ job: name, outcome: 'error' });
-        logger.error({ job: name, err: errorMessage(err) }, 'cron job run failed');
-      } finally {
-        this.running = undefined;
-      }
-    })();
-  }
-
-  async stop(): Promise<void> {
-    await this.task?.stop();
-    await this.task?.destroy?.();
-    this.abort.abort();
-    await this.running;
   }
 }
