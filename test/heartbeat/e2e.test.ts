@@ -206,12 +206,17 @@ test('windsock heartbeat alarm --apply lands in CloudWatch with TreatMissingData
     assert.match(bad.stderr, /would be refused by CloudWatch: AlarmActions may list at most 5 ARNs \(got 6\)/);
     assert.equal(proxy.requests.length, 0, 'no request may leave before the alarm is valid');
 
+    await proxy.close();
     const good = spawnSync(process.execPath, [BIN, 'heartbeat', 'alarm', '--apply', '--interval-seconds', '300'], {
-      env: { ...aws, WINDSOCK_HEARTBEAT__ALARM_ACTIONS: '["arn:aws:sns:us-east-1:123456789012:oncall"]' },
+      env: {
+        ...env,
+        WINDSOCK_CLUSTER: cluster,
+        WINDSOCK_HEARTBEAT__ALARM_ACTIONS: '["arn:aws:sns:us-east-1:123456789012:oncall"]',
+      },
       encoding: 'utf8',
       timeout: 300_000,
     });
-    assert.equal(good.status, 0, good.stderr);
+    assert.equal(good.status, 0, `${good.error ?? ''} ${good.stderr}`);
     const cw = new CloudWatchClient({});
     const { MetricAlarms } = await cw.send(
       new DescribeAlarmsCommand({ AlarmNames: [`${cluster}-windsock-heartbeat-missing`] }),
@@ -224,6 +229,6 @@ test('windsock heartbeat alarm --apply lands in CloudWatch with TreatMissingData
     assert.equal(alarm.EvaluationPeriods, 2);
     assert.deepEqual(alarm.AlarmActions, ['arn:aws:sns:us-east-1:123456789012:oncall']);
   } finally {
-    await proxy.close();
+    await proxy.close().catch(() => {});
   }
 });
