@@ -37,7 +37,7 @@ test('queue-depth: the catalog is QUEUE_DEPTH_METRICS (names, units, dimensions)
 });
 
 test('log-shipper: every catalog metric is in SHIPPER_METRICS with the same unit, kind and dimensions', () => {
-  const byName = new Map(Object.values(SHIPPER_METRICS).map((s) => [s.name, s]));
+  const byName = new Map(Object.values(SHIPPER_METRICS).map((s) => [s.name as string, s]));
   for (const m of catalog('log-shipper')) {
     const s = byName.get(m.name);
     assert.ok(s, `${m.name} is not a log-shipper metric`);

@@ -28,7 +28,12 @@ import {
 
 const BIN = join(ROOT, 'bin', 'windsock.mjs');
 const BUCKET = `ws-iam-${Date.now().toString(36)}`;
-const VALUES = { ...PLACEHOLDERS, LOG_BUCKET: BUCKET, LOG_PREFIX: 'logs', NAMESPACE: 'Windsock' };
+const VALUES: Record<string, string> = {
+  ...PLACEHOLDERS,
+  LOG_BUCKET: BUCKET,
+  LOG_PREFIX: 'logs',
+  NAMESPACE: 'Windsock',
+};
 
 /** Granted but not called in these runs, and why the grant stays. */
 const JUSTIFIED: Record<string, Record<string, string>> = {
@@ -54,7 +59,7 @@ async function recording(name: string, run: (env: Record<string, string>) => Pro
   }
   recorded.set(
     name,
-    proxy.requests.flatMap((r) => callsOf(r, VALUES.ACCOUNT_ID, VALUES.REGION)),
+    proxy.requests.flatMap((r) => callsOf(r, VALUES.ACCOUNT_ID as string, VALUES.REGION as string)),
   );
 }
 

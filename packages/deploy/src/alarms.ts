@@ -272,8 +272,8 @@ export function planAlarms(wanted: readonly PutMetricAlarmInput[], existing: rea
     if (!e) return { name: w.AlarmName as string, change: 'create', differences: [] };
     const differences: string[] = [];
     for (const f of FIELDS) {
-      const want = (w as Record<string, unknown>)[f];
-      const have = (e as Record<string, unknown>)[f];
+      const want = (w as unknown as Record<string, unknown>)[f];
+      const have = (e as unknown as Record<string, unknown>)[f];
       if (want === undefined && (have === undefined || (Array.isArray(have) && have.length === 0))) continue;
       if (norm(f, want) !== norm(f, have)) differences.push(`${f}: ${norm(f, have)} -> ${norm(f, want)}`);
     }
