@@ -258,6 +258,7 @@ export class FileTailer<I extends FileInput = FileInput> {
       for (const { pattern, input } of this.patterns) if (!pattern.isGlob) consider(pattern.expand()[0]!, input, true);
       for (const r of this.readers.values()) consider(r.path, r.input, false);
     }
+    this.scanSeen = seen;
     let backlog = false;
     // Known files first, so that a truncation is recorded before its rotated copy is looked at.
     // Iterated over a copy: a reader that is read moves to the end (round robin under the budget).
@@ -281,6 +282,7 @@ export class FileTailer<I extends FileInput = FileInput> {
       if (r) backlog = this.follow(r, s.st.size, now, s.st.mtimeMs) || backlog;
     }
     this.firstScanDone = true;
+    this.scanSeen = undefined;
     const cutoff = now - TRUNCATION_MEMORY_MS;
     while (this.truncations.length > 0 && this.truncations[0]!.at < cutoff) this.truncations.shift();
     for (const [key, f] of this.forgotten) {
@@ -475,7 +477,7 @@ export class FileTailer<I extends FileInput = FileInput> {
       if (this.restoredByContent.size > 0 && size >= FINGERPRINT_BYTES) {
         const fp = fingerprintOf(fd, FINGERPRINT_BYTES);
         const twin = fp === undefined ? undefined : this.restoredByContent.get(fp);
-        if (twin) return this.resume(twin, fd, size);
+        if (twin && !this.heldByItsInode(twin, key)) return this.resume(twin, fd, size);
       }
       if (this.distrusted.has(path)) {
         return { offset: endOfLastLine(fd, size) };
@@ -499,6 +501,28 @@ export class FileTailer<I extends FileInput = FileInput> {
     if (mode === 'checkpoint' && this.opts.checkpoint !== undefined) return { offset: 0 };
     return { offset: endOfLastLine(fd, size) };
   }
+
+  /**
+   * Whether the file now at a restored entry's dev/ino still starts with the entry's bytes (then it
+   * is that file, and a look-alike found first must not take its entry).
+   */
+  private heldByItsInode(cp: FileCheckpoint, key: string): boolean {
+    const owner = this.scanSeen?.get(inodeKey(cp.dev, cp.ino));
+    if (!owner || inodeKey(cp.dev, cp.ino) === key) return false;
+    let fd: number | undefined;
+    try {
+      fd = openSync(owner.path, constants.O_RDONLY | constants.O_NONBLOCK);
+      const st = fstatSync(fd);
+      return inodeKey(st.dev, st.ino) === inodeKey(cp.dev, cp.ino) && sameContentStart(fd, cp);
+    } catch {
+      return false;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
+    }
+  }
+
+  /** The files of the poll in progress, by dev:ino. */
+  private scanSeen: Map<string, { path: string }> | undefined;
 
   /** Resume at a restored entry (used once), never past the file's end. */
   private resume(cp: FileCheckpoint, fd: number, size: number): { offset: number } {
