@@ -22,6 +22,8 @@ test('docker/build.mjs compiles the CLI to JavaScript that runs without tsx', as
   execFileSync(process.execPath, [join(DOCKER, 'build.mjs'), out], { cwd: ROOT, stdio: 'pipe' });
   const entry = join(out, 'windsock.mjs');
   assert.doesNotMatch(readFileSync(entry, 'utf8'), /from ['"]tsx/, 'no TypeScript loader');
+  // container-stats reads its page next to its module: the build copies it beside the bundle.
+  assert.ok(readFileSync(join(out, 'page', 'index.html')).length > 0);
   const help = spawnSync(process.execPath, [entry, '--help'], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(help.status, 0, help.stderr);
   for (const c of ['queue-depth', 'log-metrics', 'log-shipper', 'up', 'alarms', 'dashboards'])
