@@ -71,6 +71,8 @@ export function startDaemon(o: DaemonOptions): Daemon {
     WINDSOCK_LOG_METRICS__IDLE_FINISH_MS: '100',
     ...o.env,
   };
+  // The soak's switch is the test's, not a config key (the loader rejects unknown WINDSOCK_* names).
+  delete env.WINDSOCK_SOAK;
   const proc =
     o.uid === undefined
       ? spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'pipe'] })
