@@ -1,6 +1,13 @@
-// Entry of a `--once` worker thread: tsx runs the TypeScript sources, and a worker thread needs its
+// Entry of a `--once` worker thread. Compiled (dist/, where once-worker.js sits beside this file) it
+// imports the JavaScript; from the sources, tsx runs the TypeScript, and a worker thread needs its
 // own loader registration (the CLI registers tsx in the main thread only).
-import { register } from 'tsx/esm/api';
+import { existsSync } from 'node:fs';
 
-register();
-await import('./once-worker.ts');
+const compiled = new URL('./once-worker.js', import.meta.url);
+if (existsSync(compiled)) {
+  await import(compiled.href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('./once-worker.ts');
+}
