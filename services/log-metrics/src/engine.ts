@@ -316,7 +316,7 @@ export class SourceCounter implements LineHandler {
         engine.lines++;
         asm.pushQuiet(quiet);
         this.track(true);
-      } else if (!special && asm.pushQuietContinuation() && quietContinuationAt(block, pos, end)) {
+      } else if (!special && asm.quietOpen && quietContinuationAt(block, pos, end)) {
         this.lineNo++;
         engine.lines++;
         this.track(false);

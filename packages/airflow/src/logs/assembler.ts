@@ -132,12 +132,11 @@ export class RecordAssembler {
   }
 
   /**
-   * A line the caller has recognised in its bytes as a quiet continuation (`quietContinuationAt`)
-   * while the open unprefixed record may be quiet. Returns false when no quiet record is open (the
-   * caller then pushes the line's text); true when the line was joined to the quiet record, which
-   * it changes in nothing that counts.
+   * True while the open unprefixed record is a quiet one with nothing joined yet. A line the caller
+   * recognises in its bytes as a quiet continuation (`quietContinuationAt`) then joins it without
+   * changing anything it counts, so the caller need not push it; otherwise push the line's text.
    */
-  pushQuietContinuation(): boolean {
+  get quietOpen(): boolean {
     return this.quiet !== 0;
   }
 
