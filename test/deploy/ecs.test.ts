@@ -21,7 +21,7 @@ interface Container {
   secrets?: { name: string; valueFrom: string }[];
   dependsOn?: { containerName: string; condition: string }[];
 }
-type TaskDef = RegisterTaskDefinitionCommandInput & { containerDefinitions: Container[] };
+type TaskDef = Omit<RegisterTaskDefinitionCommandInput, 'containerDefinitions'> & { containerDefinitions: Container[] };
 
 /** What a secret resolves to at run time, for the schema check (shape only, never a real value). */
 const SECRET_VALUES: Record<string, string> = {
@@ -67,7 +67,9 @@ test('the templates are the three deployments the README describes', () => {
 
 for (const { file, json } of defs) {
   test(`${file} registers against moto's ECS`, async () => {
-    const out = await ecs.send(new RegisterTaskDefinitionCommand(json));
+    const out = await ecs.send(
+      new RegisterTaskDefinitionCommand(json as unknown as RegisterTaskDefinitionCommandInput),
+    );
     const td = out.taskDefinition;
     assert.ok(td?.taskDefinitionArn?.includes(`task-definition/${json.family}:`), JSON.stringify(td));
     assert.deepEqual(
