@@ -16,10 +16,11 @@ import { after, before, test } from 'node:test';
 import { CloudWatchClient, GetDashboardCommand, ListMetricsCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { loadAirflowSchema } from '@windsock/airflow';
+import { loadConfig } from '@windsock/core';
 import { DASHBOARDS, grafanaDashboard, metric } from '@windsock/deploy';
 import pg from 'pg';
 import { awsEnv, createDatabase, freePort, testStack } from '../helpers/stack.ts';
-import { ROOT } from './helpers.ts';
+import { allSections, ROOT } from './helpers.ts';
 
 const BIN = join(ROOT, 'bin', 'windsock.mjs');
 const CLUSTER = `dash${Date.now().toString(36)}`;
@@ -54,6 +55,18 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, tries = 3
 async function promQuery(expr: string): Promise<{ status: string; error?: string; data?: { result: unknown[] } }> {
   const r = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(expr)}`);
   return (await r.json()) as { status: string; error?: string; data?: { result: unknown[] } };
+}
+
+const POOLS = '[{"name":"workers","queues":["default"],"concurrency":16,"max":4}]';
+
+/** Whether queueDepth.workerPools is still a key queue-depth reads (the config accepts it). */
+function queueDepthOwnPools(): boolean {
+  try {
+    loadConfig({ sections: allSections(), env: { WINDSOCK_QUEUE_DEPTH__WORKER_POOLS: POOLS } });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 before(async () => {
@@ -121,7 +134,9 @@ before(async () => {
       WINDSOCK_METRICS__NAMESPACE: NAMESPACE,
       WINDSOCK_METRICS__FLUSH_INTERVAL_SECONDS: '1',
       WINDSOCK_QUEUE_DEPTH__INTERVAL_SECONDS: '1',
-      WINDSOCK_WORKER_POOLS: '[{"name":"workers","queues":["default"],"concurrency":16,"max":4}]',
+      WINDSOCK_WORKER_POOLS: POOLS,
+      // Before queue-depth read the shared workerPools it had its own key; set it where it still exists.
+      ...(queueDepthOwnPools() ? { WINDSOCK_QUEUE_DEPTH__WORKER_POOLS: POOLS } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
