@@ -61,7 +61,7 @@ export function startDaemon(o: DaemonOptions): Daemon {
     'debug',
     ...(o.args ?? []),
   ];
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     WINDSOCK_CLUSTER: 'faults',
     WINDSOCK_HTTP__ENABLED: 'false',
