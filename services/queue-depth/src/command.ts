@@ -7,9 +7,14 @@ import {
   type WindsockCommand,
 } from '@windsock/core';
 import { createSinks, JsonSnapshotSink, type MetricSink, Metrics } from '@windsock/metrics';
+import {
+  resolveWorkerPools,
+  type WorkerPoolConfig as ScalingPoolConfig,
+  type WorkerPoolDefaults,
+} from '@windsock/scaling';
 import type { Registry } from 'prom-client';
 import { BrokerReader } from './broker-reader.ts';
-import { type QueueDepthConfig, queueDepthSection } from './config.ts';
+import { type QueueDepthConfig, queueDepthSection, type WorkerPoolConfig } from './config.ts';
 import type { QueueDepthGauge } from './gauges.ts';
 import { MetadbReader } from './metadb-reader.ts';
 import { QueueDepthPoller } from './poller.ts';
@@ -17,24 +22,15 @@ import { QueueDepthPublisher } from './publisher.ts';
 import { QueueDepthService } from './service.ts';
 
 type Ctx = CommandContext<{ queueDepth: QueueDepthConfig }>;
+/** The shared sections queueDepth uses (registered through its `uses`). */
+type PoolsConfig = { workerPools: ScalingPoolConfig[]; workerPoolDefaults: WorkerPoolDefaults };
 
-/** Checks what the schema cannot: a queue in two worker pools would be counted twice. */
-export function checkQueueDepthConfig(cfg: QueueDepthConfig): void {
-  const owner = new Map<string, string>();
-  const names = new Set<string>();
-  for (const p of cfg.workerPools) {
-    if (names.has(p.name)) throw new ConfigError(`queueDepth.workerPools: the name "${p.name}" is used twice`);
-    names.add(p.name);
-    for (const q of p.queues) {
-      const other = owner.get(q);
-      if (other) {
-        throw new ConfigError(
-          `queueDepth.workerPools: queue "${q}" is in both "${other}" and "${p.name}"; each queue belongs to one worker pool`,
-        );
-      }
-      owner.set(q, p.name);
-    }
-  }
+/**
+ * The top-level worker pools with defaults filled in, after the checks the schema cannot make (a
+ * queue in two pools would be counted twice): one ConfigError naming the key.
+ */
+export function checkQueueDepthConfig(cfg: PoolsConfig): WorkerPoolConfig[] {
+  return resolveWorkerPools(cfg.workerPools, cfg.workerPoolDefaults);
 }
 
 /** The readers and poller of one process, built from the config. */
@@ -45,7 +41,7 @@ export function buildPoller(ctx: Pick<Ctx, 'config' | 'logger'>, clock?: () => D
       'no metadb URL: pass --database-url, set airflow.databaseUrl, or AIRFLOW__DATABASE__SQL_ALCHEMY_CONN. Example: postgresql://windsock_ro:PASSWORD@metadb:5432/airflow',
     );
   }
-  checkQueueDepthConfig(queueDepth);
+  const workerPools = checkQueueDepthConfig(ctx.config as unknown as PoolsConfig);
   const metadb = new MetadbReader({
     databaseUrl: airflow.databaseUrl,
     statementTimeoutMs: queueDepth.statementTimeoutMs,
@@ -65,7 +61,7 @@ export function buildPoller(ctx: Pick<Ctx, 'config' | 'logger'>, clock?: () => D
   const poller = new QueueDepthPoller({
     metadb,
     ...(broker ? { broker } : {}),
-    config: queueDepth,
+    config: { ...queueDepth, workerPools },
     logger: ctx.logger,
     ...(clock ? { clock } : {}),
   });

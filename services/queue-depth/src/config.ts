@@ -2,28 +2,13 @@ import { airflowConfigSection } from '@windsock/airflow/config';
 import { awsConfigSection } from '@windsock/aws/config';
 import { defineSection, field, z } from '@windsock/core';
 import { metricsConfigSection } from '@windsock/metrics/config';
+import { type WorkerPool, workerPoolDefaultsSection, workerPoolsSection } from '@windsock/scaling';
 
-const workerPool = z
-  .object({
-    name: field(z.string().min(1).max(255), 'Worker pool name: the WorkerPool dimension (e.g. the ECS service).', {
-      example: 'workers-default',
-    }),
-    queues: field(z.array(z.string().min(1)).min(1), 'Celery queues this pool consumes (`airflow celery worker -q`).', {
-      example: '["default"]',
-    }),
-    concurrency: field(
-      z.number().int().positive(),
-      "Tasks one worker runs at once ([celery] worker_concurrency, Airflow's default 16).",
-      { example: '16' },
-    ),
-    min: field(z.number().int().min(0).default(0), 'Fewest workers DesiredWorkers asks for.', { example: '1' }),
-    max: field(z.number().int().min(0), 'Most workers DesiredWorkers asks for.', { example: '10' }),
-  })
-  .strict()
-  .refine((p) => p.min <= p.max, { message: 'min must not exceed max' });
-
-/** A worker pool as configured: which queues it serves and how far it may scale. */
-export type WorkerPoolConfig = z.output<typeof workerPool>;
+/**
+ * A worker pool as DesiredWorkers needs it: the top-level `workerPools` list (shared with the
+ * scaler, in @windsock/scaling), with concurrency resolved.
+ */
+export type WorkerPoolConfig = Pick<WorkerPool, 'name' | 'queues' | 'concurrency' | 'min' | 'max'>;
 
 /** The `queueDepth` config section. */
 export const queueDepthSection = defineSection(
@@ -58,12 +43,20 @@ export const queueDepthSection = defineSection(
       { example: '100' },
     ),
     workerPools: field(
-      z.array(workerPool).default([]),
-      'Worker pools for DesiredWorkers = clamp(ceil((queued + running) / concurrency), min, max).',
-      { example: '[{"name":"workers-default","queues":["default"],"concurrency":16,"min":1,"max":10}]' },
+      z
+        .unknown()
+        .optional()
+        .refine((v) => v === undefined, {
+          message:
+            'queueDepth.workerPools moved to the top-level key workerPools (the same list, shared with the scaler; WINDSOCK_WORKER_POOLS); move it there',
+        }),
+      'Moved: use the top-level workerPools. Any value here is rejected with a message naming the new key.',
+      { example: '(unset)' },
     ),
   },
-  { uses: [awsConfigSection, airflowConfigSection, metricsConfigSection] },
+  {
+    uses: [awsConfigSection, airflowConfigSection, metricsConfigSection, workerPoolDefaultsSection, workerPoolsSection],
+  },
 );
 
 /** The effective `queueDepth` section. */

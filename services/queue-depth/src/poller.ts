@@ -1,7 +1,7 @@
 import { NotAnAirflowMetadbError } from '@windsock/airflow';
 import { errorMessage, type Logger } from '@windsock/core';
 import type { BrokerReader, BrokerReading } from './broker-reader.ts';
-import type { QueueDepthConfig } from './config.ts';
+import type { QueueDepthConfig, WorkerPoolConfig } from './config.ts';
 import { pollGauges, type QueueDepthGauge, queuesIn } from './gauges.ts';
 import type { MetadbReader, MetadbReading } from './metadb-reader.ts';
 import { OutageLog, type OutageStatus } from './outage.ts';
@@ -20,7 +20,7 @@ export interface QueueDepthPollerOptions {
   metadb: MetadbReader;
   /** Absent when no broker URL is configured: then no broker metrics at all. */
   broker?: BrokerReader;
-  config: Pick<QueueDepthConfig, 'queues' | 'workerPools' | 'maxQueues'>;
+  config: Pick<QueueDepthConfig, 'queues' | 'maxQueues'> & { workerPools: readonly WorkerPoolConfig[] };
   logger: Logger;
   /** The instant ages are measured at (tests and the simulator pass a virtual clock). */
   clock?: () => Date;
