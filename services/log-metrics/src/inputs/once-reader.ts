@@ -12,6 +12,8 @@ export interface OnceFile {
   path: string;
   /** Index into the inputs list (so a worker thread can rebuild the input). */
   input: number;
+  /** Found by a glob walk: if it is gone when read (deleted since the listing), it is skipped. */
+  listed?: boolean;
 }
 
 /**
@@ -44,7 +46,7 @@ export function* onceFiles(inputs: readonly FileInput[], cwd?: string): Generato
           break;
         }
       }
-      yield { path, input: i };
+      yield pattern.isGlob ? { path, input: i, listed: true } : { path, input: i };
     }
     if (!any) {
       throw new FileProblem(pattern.pattern, 'ENOMATCH', `${pattern.pattern}: no file matches this pattern`);
@@ -84,7 +86,13 @@ export function readFiles(
   const buf = readBuffer;
   const stats: OnceStats = { files: 0, lines: 0, bytes: 0, truncatedLines: 0, droppedBytes: 0 };
   for (const f of files) {
-    const fd = openLogFile(f.path);
+    let fd: number;
+    try {
+      fd = openLogFile(f.path);
+    } catch (err) {
+      if (f.listed && err instanceof FileProblem && err.code === 'ENOENT') continue;
+      throw err;
+    }
     try {
       const splitter = new LineSplitter(handlerFor(f), 0, maxLineBytes);
       let pos = 0;
