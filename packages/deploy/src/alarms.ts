@@ -4,7 +4,7 @@
  * the description) and tells on-call what to do. `plan` compares them with DescribeAlarms.
  */
 import type { MetricAlarm, PutMetricAlarmInput } from '@aws-sdk/client-cloudwatch';
-import { validateMetricAlarm } from '@windsock/aws';
+import { validateMetricAlarm } from '@windsock/aws/alarms';
 import { metric, SHIP_FAILURE_REASONS } from './catalog.ts';
 
 /** The effective `alarms` section. */
