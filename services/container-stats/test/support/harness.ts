@@ -105,7 +105,8 @@ export async function harness(opts: { socketPath?: string; samples?: number } = 
         ),
       );
       await runtime.stop();
-      for (const c of new Set(mounts.v1.values())) {
+      // runc creates the parent under every hierarchy, the v2 unified mount included.
+      for (const c of new Set([...mounts.v1.values(), ...(mounts.v2 ? [mounts.v2] : [])])) {
         const d = join(c, parent);
         for (let i = 0; i < 30 && existsSync(d); i++) {
           try {
