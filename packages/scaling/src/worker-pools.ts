@@ -3,7 +3,7 @@
  * top-level `workerPools` list), and the demand/desired formula both use. Imports no driver: the
  * CLI loads it for every command.
  */
-import { ConfigError, field, z } from '@windsock/core';
+import { ConfigError, type ConfigSection, defineSection, field, z } from '@windsock/core';
 
 /** Backends a pool can run on (`ecs` is the scaler's next backend; `none` only sizes, never acts). */
 export const BACKEND_TYPES = ['docker', 'ecs'] as const;
@@ -73,7 +73,7 @@ export interface WorkerPool extends Omit<WorkerPoolConfig, 'concurrency' | 'maxS
 }
 
 /** The top-level `workerPools` list: a section of its own, shared by queue-depth and the scaler. */
-export const workerPoolsSection = {
+export const workerPoolsSection: ConfigSection & { schema: z.ZodDefault<z.ZodArray<typeof workerPool>> } = {
   key: 'workerPools',
   schema: field(
     z.array(workerPool).default([]),
@@ -86,23 +86,13 @@ export const workerPoolsSection = {
 };
 
 /** Defaults for every pool: `workerPoolDefaults.concurrency` follows Airflow's worker_concurrency. */
-export const workerPoolDefaultsSection = {
-  key: 'workerPoolDefaults',
-  schema: z
-    .object({
-      concurrency: field(
-        z.number().int().positive().default(16),
-        "Tasks one worker runs at once, for pools that do not say ([celery] worker_concurrency; Airflow's default 16).",
-        {
-          example: '16',
-          fallbackEnv: ['AIRFLOW__CELERY__WORKER_CONCURRENCY'],
-          // the committed core still names fallbacks airflowEnv; both are harmless metadata
-          airflowEnv: ['AIRFLOW__CELERY__WORKER_CONCURRENCY'],
-        } as Record<string, unknown>,
-      ),
-    })
-    .strict(),
-};
+export const workerPoolDefaultsSection = defineSection('workerPoolDefaults', {
+  concurrency: field(
+    z.number().int().positive().default(16),
+    "Tasks one worker runs at once, for pools that do not say ([celery] worker_concurrency; Airflow's default 16).",
+    { example: '16', fallbackEnv: ['AIRFLOW__CELERY__WORKER_CONCURRENCY'] },
+  ),
+});
 
 /** The effective `workerPoolDefaults` section. */
 export type WorkerPoolDefaults = z.output<typeof workerPoolDefaultsSection.schema>;
