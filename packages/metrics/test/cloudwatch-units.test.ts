@@ -3,7 +3,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { backoffMs, classify, datumBytes, MAX_DATUMS_PER_REQUEST, planBatches } from '../src/index.ts';
+import { datumBytes, MAX_DATUMS_PER_REQUEST, planBatches } from '../src/cloudwatch/batch.ts';
+import { backoffMs, classify } from '../src/cloudwatch/retry.ts';
 
 test('requests carry one namespace each and keep the order of their datums', () => {
   const pending = ['A', 'B', 'A', 'A', 'B'].map((namespace, i) => {

@@ -8,7 +8,8 @@ import type { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { Registry } from 'prom-client';
 import { type FaultProxy, startFaultProxy } from '../../../test/helpers/faultproxy.ts';
 import { testStack, useAwsEnv } from '../../../test/helpers/stack.ts';
-import { CloudWatchSink, MAX_REQUEST_BYTES, type MetricDatum, Metrics } from '../src/index.ts';
+import { MAX_REQUEST_BYTES } from '../src/cloudwatch/batch.ts';
+import { CloudWatchSink, type MetricDatum, Metrics } from '../src/index.ts';
 import { readBack, readClient, sentRequests, uniqueNamespace } from './cloudwatch-helpers.ts';
 
 let proxy: FaultProxy;

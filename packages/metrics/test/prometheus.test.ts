@@ -7,7 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 import { testStack } from '../../../test/helpers/stack.ts';
-import { labelName, type MetricDatum, Metrics, PrometheusSink, prometheusName, snakeCase } from '../src/index.ts';
+import { labelName, type MetricDatum, Metrics, PrometheusSink, prometheusName } from '../src/index.ts';
+import { snakeCase } from '../src/prometheus-names.ts';
 
 describe('Prometheus names', () => {
   test('snake_case, windsock_ prefix, base-unit suffix, _total on counters', () => {
