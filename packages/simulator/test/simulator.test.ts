@@ -60,7 +60,7 @@ for (const version of ['2.10', '3'] as const) {
       if (outDir) rmSync(outDir, { recursive: true, force: true });
     });
 
-    test('runs 600 virtual seconds of ~1,700 task instances in well under a minute', (t) => {
+    test('runs 600 virtual seconds of ~1,700 task instances (wall time printed; speed is for bench/)', (t) => {
       t.diagnostic(`wall time ${wallSeconds.toFixed(1)} s for ${truth.totals.taskInstances} TIs`);
       assert.equal(truth.virtualSeconds, 600);
       // 10,000/hour for 10 minutes is ~1,667 first attempts; Poisson noise stays well inside ±15%.
@@ -68,7 +68,6 @@ for (const version of ['2.10', '3'] as const) {
         truth.totals.taskInstances > 1400 && truth.totals.taskInstances < 2000,
         `${truth.totals.taskInstances}`,
       );
-      assert.ok(wallSeconds < 60, `took ${wallSeconds} s`);
     });
 
     test('task instances per queue and active state equal what PostgreSQL holds', async () => {

@@ -100,8 +100,14 @@ describe('CLI', () => {
         run(process.execPath, [CLI, 'log-metrics', '--once'], { cwd: dir, env: { ...process.env } }),
         (err: { stderr: string; code: number }) => err.code !== 0 && /nothing to read/.test(err.stderr),
       );
-      const { stdout } = await run(process.execPath, [CLI, 'log-metrics', '--once', join(dir, 'missing-*.log')]);
-      assert.deepEqual(JSON.parse(stdout), { metrics: [] }, 'a glob that matches nothing yet is not an error');
+      // --once reads what is there now: a glob naming nothing is an error (the daemon waits instead).
+      await assert.rejects(
+        run(process.execPath, [CLI, 'log-metrics', '--once', join(dir, 'missing-*.log')]),
+        (err: { stdout: string; stderr: string; code: number }) =>
+          err.code === 1 &&
+          /missing-\*\.log: no file matches this pattern; nothing printed/.test(err.stderr) &&
+          err.stdout === '',
+      );
     } finally {
       cleanup();
     }
