@@ -30,7 +30,10 @@ const [pool] = resolveWorkerPools(
 
 // deterministic workload: bursts every ~7 min, sizes and lengths from a fixed LCG
 let seed = 42;
-const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+const rnd = () => {
+  seed = (seed * 1103515245 + 12345) % 2 ** 31;
+  return seed / 2 ** 31;
+};
 const arrivals: Array<{ at: number; dur: number }> = [];
 for (let t = 30; t < MIN * 60 - 600; t += 300 + Math.floor(rnd() * 240)) {
   const n = 8 + Math.floor(rnd() * 24);
