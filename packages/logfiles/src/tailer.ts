@@ -229,7 +229,13 @@ export class FileTailer<I extends FileInput = FileInput> {
         return;
       }
       if (!st) {
-        if (named) this.problems.waiting(path);
+        // Node 24's throwIfNoEntry also hides ENOTDIR (Node 20 threw it): a path through a file
+        // is a bad path, not one to wait for, so a named path that is absent is looked at again.
+        if (named) {
+          const notDir = enotdir(path);
+          if (notDir) this.problems.report(path, notDir);
+          else this.problems.waiting(path);
+        }
         return;
       }
       if (!st.isFile()) {
@@ -712,4 +718,14 @@ function endOfLastLine(fd: number, size: number): number {
   const n = readSync(fd, b, 0, len, size - len);
   const nl = b.subarray(0, n).lastIndexOf(10);
   return nl < 0 ? size : size - len + nl + 1;
+}
+
+/** The ENOTDIR error of a path that runs through a file, or undefined (the path is simply absent). */
+function enotdir(path: string): NodeJS.ErrnoException | undefined {
+  try {
+    statSync(path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return err as NodeJS.ErrnoException;
+  }
+  return undefined;
 }
