@@ -80,6 +80,9 @@ test('a poll slower than statement_timeout gives MetadbUp = 0 and no depth, then
   await waitUntil(
     'a poll in flight terminated by the server',
     async () => {
+      // pg_stat_activity is a snapshot taken once per transaction (the locker's is still open, and
+      // read it above): without clearing it, every try would look at the same stale poll.
+      await locker.query('SELECT pg_stat_clear_snapshot()');
       const r = await locker.query<{ ok: boolean }>(
         `SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity
          WHERE application_name = 'windsock-queue-depth' AND wait_event_type = 'Lock'`,
