@@ -1,5 +1,5 @@
 /** What Windsock knows about a container, and one sample of it. */
-import type { CgroupSpec, DeviceIo, InterfaceCounters } from '@windsock/cgroups';
+import type { CgroupSample, CgroupSpec, InterfaceCounters } from '@windsock/cgroups';
 
 /** A container as discovery names it (from `docker inspect`, the ECS task metadata, or a cgroup path). */
 export interface ContainerInfo {
@@ -17,28 +17,11 @@ export interface ContainerInfo {
   startedAt?: number;
 }
 
-/** The numbers of one container at one instant (cumulative counters in raw units). */
-export interface ContainerSample {
+/** The numbers of one container at one instant: its cgroup's sample, when, and its network. */
+export interface ContainerSample extends CgroupSample {
   /** Unix ms. */
   t: number;
-  cpuUsageNs: number;
-  cpuUserNs: number;
-  cpuSystemNs: number;
-  cfsPeriods?: number;
-  cfsThrottledPeriods?: number;
-  cfsThrottledNs?: number;
-  memoryUsageBytes: number;
-  memoryWorkingSetBytes: number;
-  memoryRssBytes: number;
-  memoryCacheBytes: number;
-  memorySwapBytes: number;
-  memoryMappedFileBytes: number;
-  memoryMaxUsageBytes?: number;
-  memoryFailcnt?: number;
-  oomKills?: number;
-  pids?: number;
   network: InterfaceCounters[];
-  io: DeviceIo[];
 }
 
 /** Limits (cAdvisor's spec). `null` = unlimited (exported as 0, as cAdvisor does). */
