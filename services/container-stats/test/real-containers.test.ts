@@ -225,11 +225,21 @@ describe('container-stats on real containers', () => {
       const burner = cpu.find((r) => r.metric.name === h.name('burner'));
       assert.ok(burner, `no ${h.name('burner')} in ${JSON.stringify(cpu.map((r) => r.metric.name))}`);
       const cores = Number(burner.value[1]);
-      const raw = await query(`container_cpu_usage_seconds_total{name="${h.name('burner')}"}[30s]`);
-      assert.ok(
-        Math.abs(cores - 0.5) <= 0.025,
-        `PromQL says ${cores} cores; raw ${JSON.stringify(raw).slice(0, 1500)}`,
-      );
+      // What the burner really got over the same minute, from the scraped counter itself: on a busy
+      // 2-core machine a 0.5-CPU container is sometimes starved below its limit (the cgroup reading
+      // of 0.5 +/- 5% is asserted by the test above, on an exclusive second).
+      const raw = (await query(
+        `container_cpu_usage_seconds_total{name="${h.name('burner')}",cpu="total"}[1m]`,
+      )) as unknown as Array<{
+        values: Array<[number, string]>;
+      }>;
+      const points = raw[0]?.values ?? [];
+      const first = points[0]!;
+      const last = points[points.length - 1]!;
+      const got = (Number(last[1]) - Number(first[1])) / (last[0] - first[0]);
+      const detail = `PromQL says ${cores} cores, the scraped counter ${got}; raw ${JSON.stringify(raw).slice(0, 1500)}`;
+      assert.ok(Math.abs(cores - got) <= 0.05 * got, detail);
+      assert.ok(Math.abs(cores - 0.5) <= 0.075, detail);
       assert.ok(!cpu.some((r) => r.metric.name === ''), 'the root cgroup has no name and stays out');
       const ratio = await query(
         `container_memory_working_set_bytes{name="${h.name('mem')}"} / container_spec_memory_limit_bytes{name="${h.name('mem')}"}`,
